@@ -1,0 +1,209 @@
+//! The command line: flags, dispatch, and the mapping of outcomes to the
+//! documented exit codes. `main.rs` only parses and calls [`main`].
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Error, Exit};
+use crate::images;
+use crate::platform::docker::Engine;
+use crate::stack::{self, Owner, Stack, StackSettings, UpOptions};
+
+/// faultline: break a real stack on purpose and prove its recovery targets.
+#[derive(Debug, Parser)]
+#[command(name = "faultline", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Allow a Docker engine that is not on this machine (DOCKER_HOST).
+    #[arg(long, global = true)]
+    pub allow_remote: bool,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build or inspect the images the stack runs (no registry needed).
+    Images {
+        /// What to do with images.
+        #[command(subcommand)]
+        action: ImagesAction,
+    },
+    /// Start the reference stack and wait until it is ready.
+    Up {
+        /// System profile whose stack settings to use.
+        #[arg(long, default_value = "customer-service")]
+        system: String,
+        /// Longest wait for readiness.
+        #[arg(long, default_value = "180s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+    /// Show every container of the running stack with its zone, role and health.
+    Status {
+        /// Run id, when several stacks run.
+        #[arg(long)]
+        run: Option<String>,
+    },
+    /// Stop and remove the running stack.
+    Down {
+        /// Run id, when several stacks run.
+        #[arg(long)]
+        run: Option<String>,
+    },
+    /// Remove everything faultline created on this engine (every run).
+    Clean {
+        /// Also remove faultline's images.
+        #[arg(long)]
+        images: bool,
+    },
+}
+
+/// `faultline images …`.
+#[derive(Debug, Subcommand)]
+pub enum ImagesAction {
+    /// Build every image that is missing or out of date.
+    Build {
+        /// Rebuild even if the content hash is present.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Parses nothing: runs `cli` on a fresh runtime and returns the exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("faultline: cannot start the async runtime: {e}");
+            return ExitCode::from(Exit::Environment.code());
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) => {
+            eprintln!("faultline: {e}");
+            ExitCode::from(e.exit().code())
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs one command; `Ok` carries the exit status of a command that did its
+/// job (pass, or a failed check), `Err` the harness failing.
+pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
+    match cli.command {
+        Command::Images {
+            action: ImagesAction::Build { force },
+        } => {
+            let engine = Engine::connect(cli.allow_remote).await?;
+            let started = Instant::now();
+            let built = images::build_all(&engine, &images::BuildOptions { force }).await?;
+            for b in &built {
+                let what = if b.built { "built" } else { "up to date" };
+                println!("{:<12} {:<40} {what} ({:.1}s)", b.name, b.reference, b.seconds);
+            }
+            println!("images ready in {:.1}s", started.elapsed().as_secs_f64());
+            Ok(Exit::Pass)
+        }
+        Command::Up { system, timeout } => {
+            let engine = Engine::connect(cli.allow_remote).await?;
+            let settings = StackSettings::default();
+            let opts = UpOptions {
+                run: stack::new_run_id(),
+                system,
+                owner: Owner::Cli,
+                ready_timeout: timeout,
+            };
+            let started = Instant::now();
+            eprintln!("starting stack {} for system {} …", opts.run, opts.system);
+            let up = stack::up(&engine, &settings, &opts);
+            let stack = tokio::select! {
+                r = up => r?,
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("interrupted: removing stack {}", opts.run);
+                    engine.remove_labelled(Some(&opts.run)).await?;
+                    return Err(Error::Interrupted);
+                }
+            };
+            println!(
+                "stack {} ready in {:.1}s",
+                stack.run,
+                started.elapsed().as_secs_f64()
+            );
+            print_endpoints(&stack).await;
+            Ok(Exit::Pass)
+        }
+        Command::Status { run } => {
+            let engine = Engine::connect(cli.allow_remote).await?;
+            let stack = Stack::attach(&engine, run.as_deref()).await?;
+            let rows = stack::status::collect(&stack).await?;
+            println!("stack {} (system {})", stack.run, stack.system);
+            println!("{}", stack::status::render(&rows));
+            let healthy = rows.iter().filter(|r| stack::status::is_healthy(r)).count();
+            println!("{healthy} of {} healthy", rows.len());
+            Ok(Exit::Pass)
+        }
+        Command::Down { run } => {
+            let engine = Engine::connect(cli.allow_remote).await?;
+            let stack = Stack::attach(&engine, run.as_deref()).await?;
+            let removed = stack.down().await?;
+            println!("stack {} removed ({removed} objects)", stack.run);
+            Ok(Exit::Pass)
+        }
+        Command::Clean { images } => {
+            let engine = Engine::connect(cli.allow_remote).await?;
+            let removed = engine.remove_labelled(None).await?;
+            println!("removed {removed} containers, networks and volumes labelled faultline.run");
+            if images {
+                let n = images::remove_all(&engine).await?;
+                println!("removed {n} faultline images");
+            }
+            Ok(Exit::Pass)
+        }
+    }
+}
+
+async fn print_endpoints(stack: &Stack) {
+    use crate::stack::topology::{PATRONI_PORT, PG_PORT};
+    if let Some(url) = stack.ingress_url() {
+        println!("  ingress        {url}");
+    }
+    let leader = stack::ready::leader(stack).await;
+    for n in stack.nodes_of(stack::Service::Postgres) {
+        let role = if leader.as_deref() == Some(n.name.as_str()) {
+            "leader"
+        } else {
+            "replica"
+        };
+        println!(
+            "  {:<14} postgres://{} (patroni http://{}) {role}",
+            n.name,
+            n.addr(PG_PORT).unwrap_or_default(),
+            n.addr(PATRONI_PORT).unwrap_or_default()
+        );
+    }
+    println!("  status         faultline status --run {}", stack.run);
+}

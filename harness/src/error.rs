@@ -1,0 +1,72 @@
+//! The harness's top-level error and the documented exit codes.
+//!
+//! A *check that failed* is not an error: it is a result in the report and
+//! exits 1. Errors are the harness failing to do its job: bad input (2), the
+//! environment (3), or an interruption (130).
+
+use crate::images::ImageError;
+use crate::platform::docker::EngineError;
+use crate::stack::StackError;
+
+/// Exit status of every faultline command, as DESIGN documents them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every check passed (or the command succeeded).
+    Pass = 0,
+    /// A check failed.
+    CheckFailed = 1,
+    /// Bad input: scenario, targets or flags.
+    BadInput = 2,
+    /// Environment: no Docker, image missing, stack unhealthy.
+    Environment = 3,
+    /// Interrupted, after cleanup.
+    Interrupted = 130,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Bad input from the user (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// A flag or argument was wrong.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Anything that stops a faultline command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The Docker engine failed or is missing.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Images could not be built or are missing.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The stack could not be brought up, found or torn down.
+    #[error(transparent)]
+    Stack(#[from] StackError),
+    /// Ctrl-C or SIGTERM.
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl Error {
+    /// The documented exit status for this error.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Input(_) => Exit::BadInput,
+            Error::Engine(EngineError::RemoteRefused { .. }) => Exit::BadInput,
+            Error::Engine(_) | Error::Image(_) => Exit::Environment,
+            Error::Stack(e) => e.exit(),
+            Error::Interrupted => Exit::Interrupted,
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! The reference stack on Docker: bring it up, find it again, tear it down.
+//!
+//! [`topology`] says what a stack is made of (pure); this module makes it
+//! real with the engine, labels every object it creates, and waits for real
+//! readiness ([`ready`]) before handing back a [`Stack`].
+
+pub mod configs;
+pub mod owner;
+pub mod ready;
+pub mod settings;
+pub mod status;
+pub mod topology;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::error::Exit;
+use crate::images::{self, ImageError};
+use crate::platform::docker::{ContainerConfig, Engine, EngineError};
+use crate::platform::{
+    LABEL_NAME, LABEL_OWNER, LABEL_ROLE, LABEL_RUN, LABEL_SERVICE, LABEL_SETTINGS, LABEL_SYSTEM,
+    LABEL_ZONE,
+};
+pub use owner::Owner;
+pub use settings::StackSettings;
+pub use topology::{NodeSpec, Service};
+
+/// A failure to bring up, find or tear down a stack.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Images are missing.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// The stack did not become ready in time.
+    #[error("the stack was not ready after {waited:?}; still waiting for: {}", pending.join("; "))]
+    NotReady {
+        /// How long faultline waited.
+        waited: Duration,
+        /// What was not ready.
+        pending: Vec<String>,
+    },
+    /// No stack is running.
+    #[error("no faultline stack is running; start one with `faultline up`")]
+    NoStack,
+    /// The named run does not exist.
+    #[error("no faultline stack with run id {0}; `faultline status` lists the running ones")]
+    NoSuchRun(String),
+    /// More than one stack runs and none was named.
+    #[error("{} faultline stacks are running ({}); name one with --run", .0.len(), .0.join(", "))]
+    Ambiguous(Vec<String>),
+    /// No free local port could be found.
+    #[error("no free port on 127.0.0.1: {0}")]
+    NoPort(std::io::Error),
+    /// The settings break a rule (such as Patroni's timing rule).
+    #[error("invalid stack settings: {0}")]
+    InvalidSettings(String),
+}
+
+impl StackError {
+    /// The exit status this error maps to.
+    pub fn exit(&self) -> Exit {
+        match self {
+            StackError::Ambiguous(_) | StackError::NoSuchRun(_) | StackError::InvalidSettings(_) => {
+                Exit::BadInput
+            }
+            StackError::Engine(EngineError::RemoteRefused { .. }) => Exit::BadInput,
+            _ => Exit::Environment,
+        }
+    }
+}
+
+/// One running container of a stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Logical name (`pg-a`).
+    pub name: String,
+    /// Engine-wide container name (`fl-1a2b3c-pg-a`).
+    pub container: String,
+    /// What it is.
+    pub service: Service,
+    /// Its zone.
+    pub zone: String,
+    /// Container port → host port on 127.0.0.1.
+    pub ports: HashMap<u16, u16>,
+}
+
+impl Node {
+    /// `127.0.0.1:<host port>` for a container port.
+    pub fn addr(&self, container_port: u16) -> Option<String> {
+        self.ports
+            .get(&container_port)
+            .map(|p| format!("127.0.0.1:{p}"))
+    }
+}
+
+/// A stack faultline started (or found).
+#[derive(Clone)]
+pub struct Stack {
+    engine: Engine,
+    /// The run id in every object's `faultline.run` label.
+    pub run: String,
+    /// The system profile it was started for.
+    pub system: String,
+    /// Fingerprint of its settings.
+    pub settings_fingerprint: String,
+    /// Its containers.
+    pub nodes: Vec<Node>,
+}
+
+/// Options of [`up`].
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// The run id every object will carry (see [`new_run_id`]).
+    pub run: String,
+    /// The system profile's name (a label, for `status` and reuse).
+    pub system: String,
+    /// Who owns the stack.
+    pub owner: Owner,
+    /// How long to wait for readiness.
+    pub ready_timeout: Duration,
+}
+
+/// The network every container of a run joins.
+pub fn network_name(run: &str) -> String {
+    format!("fl-{run}")
+}
+
+/// The engine-wide name of a run's container or volume.
+pub fn object_name(run: &str, name: &str) -> String {
+    format!("fl-{run}-{name}")
+}
+
+/// A fresh random run id (six hex digits).
+pub fn new_run_id() -> String {
+    format!("{:06x}", rand::random::<u32>() & 0xff_ffff)
+}
+
+/// Host ports that are free now, all distinct.
+fn free_ports(n: usize) -> Result<Vec<u16>, StackError> {
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StackError::NoPort)?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StackError::NoPort)
+}
+
+/// Removes the stacks of harness processes that are gone (a SIGKILLed run
+/// leaves its stack behind). Returns the runs removed.
+pub async fn sweep_dead(engine: &Engine) -> Result<Vec<String>, StackError> {
+    let mut swept = Vec::new();
+    for (run, owner) in engine.runs().await? {
+        if Owner::parse(&owner).is_some_and(|o| !o.is_alive()) {
+            engine.remove_labelled(Some(&run)).await?;
+            swept.push(run);
+        }
+    }
+    Ok(swept)
+}
+
+/// Starts a stack and waits until it is ready. On any failure everything
+/// created so far is removed.
+pub async fn up(
+    engine: &Engine,
+    settings: &StackSettings,
+    opts: &UpOptions,
+) -> Result<Stack, StackError> {
+    if !settings.patroni.is_valid() {
+        return Err(StackError::InvalidSettings(format!(
+            "Patroni needs loop_wait + 2 × retry_timeout ≤ ttl, got {:?}",
+            settings.patroni
+        )));
+    }
+    for swept in sweep_dead(engine).await? {
+        tracing::info!(run = %swept, "removed the stack of a harness process that is gone");
+    }
+    images::check_present(engine).await?;
+    let run = opts.run.clone();
+    let result = create_and_start(engine, settings, opts, &run).await;
+    let stack = match result {
+        Ok(stack) => stack,
+        Err(e) => {
+            let _ = engine.remove_labelled(Some(&run)).await;
+            return Err(e);
+        }
+    };
+    if let Err(e) = ready::wait_ready(&stack, opts.ready_timeout).await {
+        let _ = engine.remove_labelled(Some(&run)).await;
+        return Err(e);
+    }
+    Ok(stack)
+}
+
+async fn create_and_start(
+    engine: &Engine,
+    settings: &StackSettings,
+    opts: &UpOptions,
+    run: &str,
+) -> Result<Stack, StackError> {
+    let fingerprint = settings.fingerprint();
+    let base_labels = HashMap::from([
+        (LABEL_RUN.to_string(), run.to_string()),
+        (LABEL_OWNER.to_string(), opts.owner.to_label()),
+        (LABEL_SYSTEM.to_string(), opts.system.clone()),
+        (LABEL_SETTINGS.to_string(), fingerprint.clone()),
+    ]);
+    let network = network_name(run);
+    engine.create_network(&network, base_labels.clone()).await?;
+    let specs = topology::nodes(settings);
+    let port_count = specs.iter().map(|n| n.ports.len()).sum();
+    let mut host_ports = free_ports(port_count)?.into_iter();
+    let mut nodes = Vec::new();
+    for spec in &specs {
+        let container = object_name(run, &spec.name);
+        let mut labels = base_labels.clone();
+        labels.insert(LABEL_ZONE.into(), spec.zone.clone());
+        labels.insert(LABEL_ROLE.into(), spec.service.role().into());
+        labels.insert(LABEL_SERVICE.into(), spec.service.name().into());
+        labels.insert(LABEL_NAME.into(), spec.name.clone());
+        let mut volumes = Vec::new();
+        for (suffix, path) in &spec.volumes {
+            let volume = object_name(run, suffix);
+            engine.create_volume(&volume, labels.clone()).await?;
+            volumes.push((volume, path.clone()));
+        }
+        let publish: Vec<(u16, u16)> = spec
+            .ports
+            .iter()
+            .map(|&p| (p, host_ports.next().unwrap_or(0)))
+            .collect();
+        let cfg = ContainerConfig {
+            name: container.clone(),
+            image: images::current(spec.service.image()),
+            cmd: spec.cmd.clone(),
+            env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            labels,
+            network: network.clone(),
+            aliases: topology::aliases(spec),
+            publish: publish.clone(),
+            volumes,
+            extra_hosts: Vec::new(),
+            hostname: spec.name.clone(),
+        };
+        engine.create_container(&cfg).await?;
+        let files: Vec<(String, Vec<u8>, u32)> = spec
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.contents.clone().into_bytes(), 0o644))
+            .collect();
+        engine.upload_files(&container, &files).await?;
+        nodes.push(Node {
+            name: spec.name.clone(),
+            container,
+            service: spec.service,
+            zone: spec.zone.clone(),
+            ports: publish.into_iter().collect(),
+        });
+    }
+    for service in Service::ALL {
+        for node in nodes.iter().filter(|n| n.service == service) {
+            engine.start(&node.container).await?;
+        }
+    }
+    Ok(Stack {
+        engine: engine.clone(),
+        run: run.to_string(),
+        system: opts.system.clone(),
+        settings_fingerprint: fingerprint,
+        nodes,
+    })
+}
+
+impl Stack {
+    /// Finds a running stack: the one named, or the only one.
+    pub async fn attach(engine: &Engine, run: Option<&str>) -> Result<Stack, StackError> {
+        let runs: Vec<String> = engine
+            .runs()
+            .await?
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        let run = match run {
+            Some(r) if runs.iter().any(|x| x == r) => r.to_string(),
+            Some(r) => return Err(StackError::NoSuchRun(r.into())),
+            None => match runs.as_slice() {
+                [] => return Err(StackError::NoStack),
+                [one] => one.clone(),
+                many => return Err(StackError::Ambiguous(many.to_vec())),
+            },
+        };
+        let containers = engine.containers(&[format!("{LABEL_RUN}={run}")]).await?;
+        let mut nodes = Vec::new();
+        let mut system = String::new();
+        let mut fingerprint = String::new();
+        for c in containers {
+            let labels = c.labels.unwrap_or_default();
+            let Some(service) = labels.get(LABEL_SERVICE).and_then(|s| Service::from_name(s))
+            else {
+                continue;
+            };
+            let container = c
+                .names
+                .and_then(|n| n.first().cloned())
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string();
+            let inspect = engine.inspect(&container).await?;
+            let mut ports = HashMap::new();
+            if let Some(bindings) = inspect.host_config.and_then(|h| h.port_bindings) {
+                for (key, binding) in bindings {
+                    let container_port = key.split('/').next().and_then(|p| p.parse().ok());
+                    let host_port = binding
+                        .and_then(|b| b.first().and_then(|b| b.host_port.clone()))
+                        .and_then(|p| p.parse().ok());
+                    if let (Some(c), Some(h)) = (container_port, host_port) {
+                        ports.insert(c, h);
+                    }
+                }
+            }
+            system = labels.get(LABEL_SYSTEM).cloned().unwrap_or_default();
+            fingerprint = labels.get(LABEL_SETTINGS).cloned().unwrap_or_default();
+            nodes.push(Node {
+                name: labels.get(LABEL_NAME).cloned().unwrap_or_default(),
+                container,
+                service,
+                zone: labels.get(LABEL_ZONE).cloned().unwrap_or_default(),
+                ports,
+            });
+        }
+        let order = |s: Service| Service::ALL.iter().position(|x| *x == s).unwrap_or(0);
+        nodes.sort_by(|a, b| (order(a.service), &a.name).cmp(&(order(b.service), &b.name)));
+        Ok(Stack {
+            engine: engine.clone(),
+            run,
+            system,
+            settings_fingerprint: fingerprint,
+            nodes,
+        })
+    }
+
+    /// The engine the stack runs on.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The node with this logical name.
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The nodes of a service.
+    pub fn nodes_of(&self, service: Service) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(move |n| n.service == service)
+    }
+
+    /// The ingress's base URL (`http://127.0.0.1:<port>`): the only endpoint
+    /// the load generator uses.
+    pub fn ingress_url(&self) -> Option<String> {
+        self.nodes_of(Service::Ingress)
+            .next()
+            .and_then(|n| n.addr(topology::HTTP_PORT))
+            .map(|a| format!("http://{a}"))
+    }
+
+    /// Removes every container, network and volume of this stack.
+    pub async fn down(&self) -> Result<usize, StackError> {
+        Ok(self.engine.remove_labelled(Some(&self.run)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_distinct() {
+        let ports = free_ports(20).unwrap();
+        let set: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(set.len(), 20);
+        assert!(ports.iter().all(|&p| p > 0));
+    }
+
+    #[test]
+    fn names_carry_the_run() {
+        assert_eq!(network_name("abc123"), "fl-abc123");
+        assert_eq!(object_name("abc123", "pg-a"), "fl-abc123-pg-a");
+        let id = new_run_id();
+        assert_eq!(id.len(), 6);
+    }
+}

@@ -1,0 +1,176 @@
+//! The consumer loop: store, then commit.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::topic_partition_list::Offset;
+use uuid::Uuid;
+
+use crate::{Config, State};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    order_id        uuid PRIMARY KEY,
+    first_seen      timestamptz NOT NULL DEFAULT now(),
+    last_seen       timestamptz NOT NULL DEFAULT now(),
+    deliveries      integer NOT NULL DEFAULT 1,
+    kafka_partition integer NOT NULL,
+    kafka_offset    bigint NOT NULL
+);
+";
+
+/// Stores one event; a second *distinct* message for the same order bumps
+/// `deliveries`, a re-read of the same message does not.
+const UPSERT: &str = "
+INSERT INTO events (order_id, kafka_partition, kafka_offset) VALUES ($1, $2, $3)
+ON CONFLICT (order_id) DO UPDATE SET
+    last_seen = now(),
+    deliveries = events.deliveries + CASE
+        WHEN events.kafka_partition = EXCLUDED.kafka_partition
+         AND events.kafka_offset = EXCLUDED.kafka_offset THEN 0 ELSE 1 END,
+    kafka_partition = EXCLUDED.kafka_partition,
+    kafka_offset = EXCLUDED.kafka_offset
+";
+
+/// The analytics consumer-group member.
+pub struct Consumer {
+    consumer: StreamConsumer,
+    topic: String,
+}
+
+impl Consumer {
+    /// A group member for `cfg`; connects lazily.
+    pub fn new(cfg: &Config) -> Result<Self, KafkaError> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &cfg.kafka_brokers)
+            .set("group.id", &cfg.group_id)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("reconnect.backoff.max.ms", "1000")
+            .set("topic.metadata.refresh.interval.ms", "5000")
+            .create()?;
+        Ok(Consumer {
+            consumer,
+            topic: cfg.topic.clone(),
+        })
+    }
+
+    /// Applies the schema, subscribes, and consumes forever.
+    pub async fn run(self, state: Arc<State>) {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match migrate(&state).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "schema not applied yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+        if let Err(e) = self.consumer.subscribe(&[&self.topic]) {
+            tracing::error!(error = %e, "subscribe failed");
+            return;
+        }
+        state.ready.store(true, Ordering::Release);
+        tracing::info!(topic = %self.topic, "consuming");
+        let mut last_lag_check = tokio::time::Instant::now();
+        loop {
+            match self.consumer.recv().await {
+                Ok(msg) => {
+                    let key = msg.key().and_then(|k| std::str::from_utf8(k).ok());
+                    let Some(order_id) = key.and_then(|k| k.parse::<Uuid>().ok()) else {
+                        tracing::warn!(offset = msg.offset(), "message without an order id key; skipped");
+                        continue;
+                    };
+                    store_until_done(&state, order_id, msg.partition(), msg.offset()).await;
+                    if let Err(e) = self.consumer.commit_message(&msg, CommitMode::Async) {
+                        tracing::warn!(error = %e, "offset commit failed; the message may be read again");
+                    }
+                    metrics::counter!("events_consumed_total").increment(1);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "consume failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            if last_lag_check.elapsed() > Duration::from_secs(1) {
+                last_lag_check = tokio::time::Instant::now();
+                self.update_lag(&state).await;
+            }
+        }
+    }
+
+    /// Sums high watermark − position over the assigned partitions. The
+    /// librdkafka calls block, so they run off the async workers.
+    async fn update_lag(&self, state: &Arc<State>) {
+        let Ok(assignment) = self.consumer.assignment() else {
+            return;
+        };
+        let Ok(positions) = self.consumer.position() else {
+            return;
+        };
+        let mut lag = 0i64;
+        for elem in assignment.elements() {
+            let watermarks = tokio::task::block_in_place(|| {
+                self.consumer.fetch_watermarks(
+                    elem.topic(),
+                    elem.partition(),
+                    Duration::from_millis(500),
+                )
+            });
+            let Ok((_, high)) = watermarks else {
+                return;
+            };
+            let position = positions
+                .find_partition(elem.topic(), elem.partition())
+                .map(|p| p.offset());
+            let consumed = match position {
+                Some(Offset::Offset(o)) => o,
+                _ => 0,
+            };
+            lag += (high - consumed).max(0);
+        }
+        state.lag.store(lag, Ordering::Relaxed);
+        metrics::gauge!("kafka_consumer_lag").set(lag as f64);
+    }
+}
+
+async fn migrate(state: &State) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut client = state.pool.get().await?;
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock(7202)", &[]).await?;
+    tx.batch_execute(SCHEMA).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Retries the upsert until it succeeds: a message is never skipped because
+/// the database is failing over.
+async fn store_until_done(state: &State, order_id: Uuid, partition: i32, offset: i64) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let result = async {
+            let client = state.pool.get().await?;
+            client
+                .execute(UPSERT, &[&order_id, &partition, &offset])
+                .await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        }
+        .await;
+        match result {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, %order_id, "storing the event failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
