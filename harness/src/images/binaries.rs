@@ -71,7 +71,7 @@ pub async fn build(root: &Path, needed: &[Binary]) -> Result<HashMap<Binary, Pat
     if !packages.is_empty() {
         let target = image_target_dir();
         let mut cmd = tokio::process::Command::new(cargo());
-        cmd.arg("build").arg("--release").arg("--quiet");
+        cmd.arg("build").arg("--release");
         for p in &packages {
             cmd.arg("-p").arg(p);
         }

@@ -11,7 +11,7 @@ use bollard::models::{
     NetworkDisconnectRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
     ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
     RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
 };
@@ -361,6 +361,22 @@ impl Engine {
             .inspect_container(container, None)
             .await
             .map_err(EngineError::call("inspecting container", container))
+    }
+
+    /// The last `lines` lines of a container's output (stdout and stderr).
+    pub async fn logs_tail(&self, container: &str, lines: usize) -> String {
+        use futures_util::StreamExt;
+        let opts = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let mut out = String::new();
+        let mut stream = self.docker.logs(container, Some(opts));
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.push_str(&chunk.to_string());
+        }
+        out
     }
 
     /// Disconnects a container from a network.

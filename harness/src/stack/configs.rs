@@ -43,6 +43,10 @@ postgresql:
   data_dir: /var/lib/postgresql/data/pgdata
   bin_dir: /usr/lib/postgresql/15/bin
   pgpass: /tmp/pgpass
+  # A replica's pg_basebackup must not wait for a spread checkpoint
+  # (up to checkpoint_timeout) before it starts copying.
+  basebackup:
+    - checkpoint: fast
   authentication:
     superuser:
       username: {su}

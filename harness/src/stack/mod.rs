@@ -191,6 +191,11 @@ pub async fn up(
         }
     };
     if let Err(e) = ready::wait_ready(&stack, opts.ready_timeout).await {
+        // The containers are about to go: keep what they said.
+        for n in &stack.nodes {
+            let logs = engine.logs_tail(&n.container, 15).await;
+            tracing::warn!(node = %n.name, "last log lines before removal:\n{logs}");
+        }
         let _ = engine.remove_labelled(Some(&run)).await;
         return Err(e);
     }
@@ -366,6 +371,32 @@ impl Stack {
             .next()
             .and_then(|n| n.addr(topology::HTTP_PORT))
             .map(|a| format!("http://{a}"))
+    }
+
+    /// A direct PostgreSQL connection (as superuser) to one Patroni node's
+    /// database, bypassing the router, the services and the cache.
+    pub async fn pg_connect(
+        &self,
+        node: &str,
+        database: &str,
+    ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let port = self
+            .node(node)
+            .and_then(|n| n.ports.get(&topology::PG_PORT).copied())
+            .unwrap_or(0);
+        let (user, password) = topology::PG_SUPERUSER;
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.host("127.0.0.1")
+            .port(port)
+            .user(user)
+            .password(password)
+            .dbname(database)
+            .connect_timeout(Duration::from_secs(3));
+        let (client, connection) = cfg.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
     }
 
     /// Removes every container, network and volume of this stack.

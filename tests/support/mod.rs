@@ -1,0 +1,144 @@
+//! What the container tests share: images built from the current code, one
+//! stack at a time on this machine, and a stack that is removed however the
+//! test ends.
+
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use faultline::images;
+use faultline::platform::docker::Engine;
+use faultline::stack::{self, Owner, Stack, StackSettings, UpOptions};
+
+/// Builds every image once per test process (seconds when nothing changed),
+/// so the tests run the services' current code. Call it holding the
+/// [`StackLock`], so parallel tests do not build at the same time.
+pub async fn engine_with_images() -> Engine {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    let engine = Engine::connect(false)
+        .await
+        .expect("these tests need a Docker engine");
+    if BUILT.get().is_none() {
+        images::build_all(&engine, &images::BuildOptions::default())
+            .await
+            .expect("building images");
+        let _ = BUILT.set(());
+    }
+    engine
+}
+
+/// A lock file that serialises stack tests across test threads and test
+/// processes: two stacks at once would starve each other on 2 cores.
+pub struct StackLock {
+    _file: std::fs::File,
+}
+
+impl StackLock {
+    /// Blocks until this process holds the machine-wide stack lock.
+    pub fn acquire() -> StackLock {
+        let path = std::env::temp_dir().join("faultline-stack-tests.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .expect("opening the stack lock");
+        file.lock().expect("locking the stack lock");
+        StackLock { _file: file }
+    }
+}
+
+/// A stack owned by this test: removed on drop, even after a panic.
+pub struct TestStack {
+    pub stack: Stack,
+    _lock: StackLock,
+}
+
+impl std::ops::Deref for TestStack {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        let stack = self.stack.clone();
+        // Drop cannot await; tear down on a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Runtime::new() {
+                let _ = rt.block_on(stack.down());
+            }
+        })
+        .join();
+    }
+}
+
+/// Starts a stack with `settings` and waits for it to be ready.
+pub async fn start_stack(settings: StackSettings) -> TestStack {
+    let lock = tokio::task::spawn_blocking(StackLock::acquire)
+        .await
+        .expect("lock thread");
+    let engine = engine_with_images().await;
+    let opts = UpOptions {
+        run: stack::new_run_id(),
+        system: "test".into(),
+        owner: Owner::current_process(),
+        ready_timeout: Duration::from_secs(180),
+    };
+    let stack = stack::up(&engine, &settings, &opts)
+        .await
+        .expect("the stack comes up ready");
+    TestStack { stack, _lock: lock }
+}
+
+/// Prints the last log lines of the named nodes (for a failing test's output).
+pub async fn dump_logs(stack: &Stack, names: &[&str]) {
+    for name in names {
+        if let Some(n) = stack.node(name) {
+            let logs = stack.engine().logs_tail(&n.container, 40).await;
+            eprintln!("---- last log lines of {name} ----\n{logs}");
+        }
+    }
+}
+
+/// An HTTP client for the tests.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Polls `check` every 250 ms until it returns `Some`, or panics after
+/// `timeout` with `what`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if started.elapsed() > timeout {
+            panic!("{what}: not within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Creates an order through the ingress; returns its id when acknowledged.
+pub async fn create_order(client: &reqwest::Client, ingress: &str) -> Option<uuid::Uuid> {
+    let id = uuid::Uuid::new_v4();
+    let body = serde_json::json!({"id": id, "customer": "test", "amount_cents": 1234});
+    let resp = client
+        .post(format!("{ingress}/orders"))
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    resp.status().is_success().then_some(id)
+}
