@@ -16,7 +16,11 @@ use support::{create_order, eventually, http, start_stack};
 async fn up_writes_replicate_and_reach_analytics_then_down_leaves_nothing() {
     let started = Instant::now();
     let stack = start_stack(StackSettings::default()).await;
-    eprintln!("stack {} ready in {:.1}s", stack.run, started.elapsed().as_secs_f64());
+    eprintln!(
+        "stack {} ready in {:.1}s",
+        stack.run,
+        started.elapsed().as_secs_f64()
+    );
 
     // status: every component is running and healthy, with its zone.
     let rows = status::collect(&stack).await.unwrap();
@@ -26,34 +30,51 @@ async fn up_writes_replicate_and_reach_analytics_then_down_leaves_nothing() {
         assert!(status::is_healthy(r), "unhealthy: {r:?}");
         assert!(!r.zone.is_empty());
     }
-    let leader_rows: Vec<_> = rows.iter().filter(|r| r.health.starts_with("leader")).collect();
+    let leader_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r.health.starts_with("leader"))
+        .collect();
     assert_eq!(leader_rows.len(), 1, "exactly one Patroni leader");
 
     // A write through the ingress is on the leader and on the replica.
     let client = http();
     let ingress = stack.ingress_url().unwrap();
-    let id = create_order(&client, &ingress).await.expect("order acknowledged");
+    let id = create_order(&client, &ingress)
+        .await
+        .expect("order acknowledged");
     for pg in stack.nodes_of(Service::Postgres) {
         let db = stack.pg_connect(&pg.name, "orders").await.unwrap();
-        eventually(Duration::from_secs(10), &format!("order on {}", pg.name), || async {
-            let row = db
-                .query_opt("SELECT id FROM orders WHERE id = $1", &[&id])
-                .await
-                .ok()?;
-            row.map(|_| ())
-        })
+        eventually(
+            Duration::from_secs(10),
+            &format!("order on {}", pg.name),
+            || async {
+                let row = db
+                    .query_opt("SELECT id FROM orders WHERE id = $1", &[&id])
+                    .await
+                    .ok()?;
+                row.map(|_| ())
+            },
+        )
         .await;
     }
     // …and its event reaches analytics.
     let analytics = stack.nodes_of(Service::Analytics).next().unwrap();
     let addr = analytics.addr(8080).unwrap();
     eventually(Duration::from_secs(20), "event in analytics", || async {
-        let r = client.get(format!("http://{addr}/events/{id}")).send().await.ok()?;
+        let r = client
+            .get(format!("http://{addr}/events/{id}"))
+            .send()
+            .await
+            .ok()?;
         (r.status() == 200).then_some(())
     })
     .await;
     // Reading it back goes through the gateway and orders.
-    let r = client.get(format!("{ingress}/orders/{id}")).send().await.unwrap();
+    let r = client
+        .get(format!("{ingress}/orders/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // down leaves no container, network or volume with the run's label.
@@ -86,9 +107,11 @@ async fn killing_the_patroni_leader_promotes_the_replica_and_writes_resume() {
         panic!("no new leader within 60 s of killing {old}");
     };
     let promoted = killed.elapsed();
-    let first_write = eventually(Duration::from_secs(60), "a write after failover", || async {
-        create_order(&client, &ingress).await
-    })
+    let first_write = eventually(
+        Duration::from_secs(60),
+        "a write after failover",
+        || async { create_order(&client, &ingress).await },
+    )
     .await;
     eprintln!(
         "leader {old} killed: {new} promoted after {:.1}s, writes back after {:.1}s",
@@ -126,15 +149,32 @@ async fn killing_redis_does_not_fail_reads() {
     }
     // Warm the cache.
     for id in &ids {
-        let r = client.get(format!("{ingress}/orders/{id}")).send().await.unwrap();
+        let r = client
+            .get(format!("{ingress}/orders/{id}"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let redis = stack.nodes_of(Service::Redis).next().unwrap().container.clone();
+    let redis = stack
+        .nodes_of(Service::Redis)
+        .next()
+        .unwrap()
+        .container
+        .clone();
     stack.engine().kill(&redis).await.unwrap();
     for round in 0..3 {
         for id in &ids {
-            let r = client.get(format!("{ingress}/orders/{id}")).send().await.unwrap();
-            assert_eq!(r.status(), 200, "round {round}: GET /orders/{id} with Redis gone");
+            let r = client
+                .get(format!("{ingress}/orders/{id}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                200,
+                "round {round}: GET /orders/{id} with Redis gone"
+            );
             let body: serde_json::Value = r.json().await.unwrap();
             assert_eq!(body["source"], "db", "served from PostgreSQL");
         }
@@ -169,19 +209,33 @@ async fn restarting_the_broker_loses_no_acknowledged_event() {
             Some(())
         }
     };
-    eventually(Duration::from_secs(30), "first 50 events", || all_present(acked.clone())).await;
+    eventually(Duration::from_secs(30), "first 50 events", || {
+        all_present(acked.clone())
+    })
+    .await;
 
-    let broker = stack.nodes_of(Service::Broker).next().unwrap().container.clone();
+    let broker = stack
+        .nodes_of(Service::Broker)
+        .next()
+        .unwrap()
+        .container
+        .clone();
     stack.engine().kill(&broker).await.unwrap();
     // Orders keep being acknowledged while the broker is down (the outbox
     // holds their events).
     for _ in 0..50 {
-        acked.push(create_order(&client, &ingress).await.expect("order while broker down"));
+        acked.push(
+            create_order(&client, &ingress)
+                .await
+                .expect("order while broker down"),
+        );
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     stack.engine().start(&broker).await.unwrap();
-    eventually(Duration::from_secs(90), "all 100 events after the broker restart", || {
-        all_present(acked.clone())
-    })
+    eventually(
+        Duration::from_secs(90),
+        "all 100 events after the broker restart",
+        || all_present(acked.clone()),
+    )
     .await;
 }

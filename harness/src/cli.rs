@@ -123,7 +123,10 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             let built = images::build_all(&engine, &images::BuildOptions { force }).await?;
             for b in &built {
                 let what = if b.built { "built" } else { "up to date" };
-                println!("{:<12} {:<40} {what} ({:.1}s)", b.name, b.reference, b.seconds);
+                println!(
+                    "{:<12} {:<40} {what} ({:.1}s)",
+                    b.name, b.reference, b.seconds
+                );
             }
             println!("images ready in {:.1}s", started.elapsed().as_secs_f64());
             Ok(Exit::Pass)

@@ -75,7 +75,9 @@ pub async fn ensure(engine: &Engine, force: bool) -> Result<Base, ImageError> {
 }
 
 async fn try_pull(engine: &Engine) -> bool {
-    progress(&format!("==> looking for {STOCK} in a registry (20 s at most)"));
+    progress(&format!(
+        "==> looking for {STOCK} in a registry (20 s at most)"
+    ));
     let pull = engine
         .docker()
         .create_image(
@@ -137,7 +139,9 @@ async fn ensure_debootstrap() -> Result<PathBuf, ImageError> {
         }),
         Ok(s) => Err(ImageError::MissingTool {
             tool: "debootstrap",
-            hint: format!("`apt-get install debootstrap` failed ({s}); is the Debian archive reachable?"),
+            hint: format!(
+                "`apt-get install debootstrap` failed ({s}); is the Debian archive reachable?"
+            ),
         }),
         Err(e) => Err(ImageError::MissingTool {
             tool: "debootstrap",

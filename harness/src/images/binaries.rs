@@ -78,7 +78,11 @@ pub async fn build(root: &Path, needed: &[Binary]) -> Result<HashMap<Binary, Pat
         cmd.current_dir(root)
             .env("CARGO_TARGET_DIR", &target)
             .stdin(Stdio::null());
-        run(cmd, format!("cargo build --release -p {}", packages.join(" -p "))).await?;
+        run(
+            cmd,
+            format!("cargo build --release -p {}", packages.join(" -p ")),
+        )
+        .await?;
         for p in packages {
             out.insert(Binary::Workspace(p), target.join("release").join(p));
         }
@@ -95,15 +99,27 @@ pub async fn build(root: &Path, needed: &[Binary]) -> Result<HashMap<Binary, Pat
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| path.clone());
             let mut cmd = tokio::process::Command::new(cargo());
-            cmd.args(["install", "tansu", "--version", TANSU_VERSION, "--locked", "--features", TANSU_FEATURES])
-                .arg("--root")
-                .arg(&install_root)
-                .env(
-                    "CARGO_TARGET_DIR",
-                    crate::project::cache_dir().join("tansu-target"),
-                )
-                .stdin(Stdio::null());
-            run(cmd, format!("cargo install tansu --version {TANSU_VERSION}")).await?;
+            cmd.args([
+                "install",
+                "tansu",
+                "--version",
+                TANSU_VERSION,
+                "--locked",
+                "--features",
+                TANSU_FEATURES,
+            ])
+            .arg("--root")
+            .arg(&install_root)
+            .env(
+                "CARGO_TARGET_DIR",
+                crate::project::cache_dir().join("tansu-target"),
+            )
+            .stdin(Stdio::null());
+            run(
+                cmd,
+                format!("cargo install tansu --version {TANSU_VERSION}"),
+            )
+            .await?;
         }
         out.insert(Binary::Tansu, path);
     }

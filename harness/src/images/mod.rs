@@ -184,7 +184,8 @@ pub async fn build_all(engine: &Engine, opts: &BuildOptions) -> Result<Vec<Built
     let paths = binaries::build(&root, &needed).await?;
     for spec in IMAGES {
         let t = Instant::now();
-        let (reference, built) = build_one(engine, &root, spec, &base.reference, &paths, opts).await?;
+        let (reference, built) =
+            build_one(engine, &root, spec, &base.reference, &paths, opts).await?;
         done.push(Built {
             name: spec.name.into(),
             reference,
@@ -231,7 +232,11 @@ fn read_dir_files(dir: &Path, prefix: &str, out: &mut Vec<ContextFile>) -> Resul
         } else {
             let bytes = std::fs::read(&path).map_err(io("reading", &path))?;
             let mode = if name.ends_with(".sh") { 0o755 } else { 0o644 };
-            out.push(ContextFile { path: name, bytes, mode });
+            out.push(ContextFile {
+                path: name,
+                bytes,
+                mode,
+            });
         }
     }
     Ok(())
@@ -302,9 +307,10 @@ async fn build_one(
         .buildargs(&buildargs)
         .labels(&labels)
         .build();
-    let mut stream = engine
-        .docker()
-        .build_image(options, None, Some(bollard::body_full(tarball.into())));
+    let mut stream =
+        engine
+            .docker()
+            .build_image(options, None, Some(bollard::body_full(tarball.into())));
     while let Some(item) = stream.next().await {
         let info = item.map_err(|e| ImageError::Build {
             image: reference.clone(),
@@ -339,7 +345,12 @@ pub async fn remove_all(engine: &Engine) -> Result<usize, ImageError> {
     let filters = HashMap::from([("reference".to_string(), vec!["faultline/*".to_string()])]);
     let list = engine
         .docker()
-        .list_images(Some(ListImagesOptionsBuilder::new().all(false).filters(&filters).build()))
+        .list_images(Some(
+            ListImagesOptionsBuilder::new()
+                .all(false)
+                .filters(&filters)
+                .build(),
+        ))
         .await
         .map_err(|source| EngineError::Call {
             operation: "listing images",
@@ -366,7 +377,12 @@ pub async fn remove_all(engine: &Engine) -> Result<usize, ImageError> {
 }
 
 /// Points `repo:tag` at `reference`.
-pub(crate) async fn tag(engine: &Engine, reference: &str, repo: &str, tag: &str) -> Result<(), ImageError> {
+pub(crate) async fn tag(
+    engine: &Engine,
+    reference: &str,
+    repo: &str,
+    tag: &str,
+) -> Result<(), ImageError> {
     engine
         .docker()
         .tag_image(
@@ -390,8 +406,14 @@ mod tests {
     #[test]
     fn content_hash_is_stable_and_sensitive() {
         let a = content_hash([("x", b"1".as_slice()), ("y", b"2".as_slice())]);
-        assert_eq!(a, content_hash([("x", b"1".as_slice()), ("y", b"2".as_slice())]));
-        assert_ne!(a, content_hash([("x", b"1".as_slice()), ("y", b"3".as_slice())]));
+        assert_eq!(
+            a,
+            content_hash([("x", b"1".as_slice()), ("y", b"2".as_slice())])
+        );
+        assert_ne!(
+            a,
+            content_hash([("x", b"1".as_slice()), ("y", b"3".as_slice())])
+        );
         // Boundaries matter: ("ab","c") is not ("a","bc").
         assert_ne!(
             content_hash([("ab", b"c".as_slice())]),
@@ -404,7 +426,10 @@ mod tests {
     fn every_image_has_a_dockerfile() {
         let root = crate::project::root();
         for spec in IMAGES {
-            let f = root.join("reference-services/images").join(spec.name).join("Dockerfile");
+            let f = root
+                .join("reference-services/images")
+                .join(spec.name)
+                .join("Dockerfile");
             assert!(f.is_file(), "{} has no Dockerfile", spec.name);
         }
     }

@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings,
-    HostConfig, Mount, MountType, NetworkConnectRequest, NetworkCreateRequest,
-    NetworkDisconnectRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, HostConfig,
+    Mount, MountType, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+    NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
+    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 
@@ -50,7 +50,10 @@ pub enum EngineError {
 }
 
 impl EngineError {
-    fn call(operation: &'static str, target: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Self {
+    fn call(
+        operation: &'static str,
+        target: impl Into<String>,
+    ) -> impl FnOnce(bollard::errors::Error) -> Self {
         let target = target.into();
         move |source| EngineError::Call {
             operation,
@@ -64,7 +67,10 @@ impl EngineError {
         matches!(
             self,
             EngineError::Call {
-                source: bollard::errors::Error::DockerResponseServerError { status_code: 404, .. },
+                source: bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404,
+                    ..
+                },
                 ..
             }
         )
@@ -145,7 +151,10 @@ impl Engine {
             reason: e.to_string(),
         })?;
         match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
-            Ok(Ok(_)) => Ok(Engine { docker, host: shown }),
+            Ok(Ok(_)) => Ok(Engine {
+                docker,
+                host: shown,
+            }),
             Ok(Err(e)) => Err(EngineError::Unreachable {
                 host: shown,
                 reason: e.to_string(),
@@ -380,7 +389,11 @@ impl Engine {
     }
 
     /// Disconnects a container from a network.
-    pub async fn disconnect_network(&self, network: &str, container: &str) -> Result<(), EngineError> {
+    pub async fn disconnect_network(
+        &self,
+        network: &str,
+        container: &str,
+    ) -> Result<(), EngineError> {
         self.docker
             .disconnect_network(
                 network,
@@ -417,7 +430,10 @@ impl Engine {
 
     /// Containers (running or not) whose labels match every `key=value`
     /// filter (or bare `key`, for "has this label").
-    pub async fn containers(&self, labels: &[String]) -> Result<Vec<ContainerSummary>, EngineError> {
+    pub async fn containers(
+        &self,
+        labels: &[String],
+    ) -> Result<Vec<ContainerSummary>, EngineError> {
         let filters = HashMap::from([("label".to_string(), labels.to_vec())]);
         self.docker
             .list_containers(Some(
@@ -446,7 +462,12 @@ impl Engine {
                 .docker
                 .remove_container(
                     &id,
-                    Some(RemoveContainerOptionsBuilder::new().force(true).v(true).build()),
+                    Some(
+                        RemoveContainerOptionsBuilder::new()
+                            .force(true)
+                            .v(true)
+                            .build(),
+                    ),
                 )
                 .await
             {
@@ -459,7 +480,9 @@ impl Engine {
         }
         let networks = self
             .docker
-            .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build()))
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new().filters(&filters).build(),
+            ))
             .await
             .map_err(EngineError::call("listing networks", &label))?;
         for n in networks {
@@ -474,13 +497,18 @@ impl Engine {
         }
         let volumes = self
             .docker
-            .list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&filters).build()))
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new().filters(&filters).build(),
+            ))
             .await
             .map_err(EngineError::call("listing volumes", &label))?;
         for v in volumes.volumes.unwrap_or_default() {
             match self
                 .docker
-                .remove_volume(&v.name, Some(RemoveVolumeOptionsBuilder::new().force(true).build()))
+                .remove_volume(
+                    &v.name,
+                    Some(RemoveVolumeOptionsBuilder::new().force(true).build()),
+                )
                 .await
             {
                 Ok(()) => removed += 1,
@@ -513,7 +541,9 @@ impl Engine {
         let filters = HashMap::from([("label".to_string(), vec![LABEL_RUN.to_string()])]);
         let networks = self
             .docker
-            .list_networks(Some(ListNetworksOptionsBuilder::new().filters(&filters).build()))
+            .list_networks(Some(
+                ListNetworksOptionsBuilder::new().filters(&filters).build(),
+            ))
             .await
             .map_err(EngineError::call("listing networks", LABEL_RUN))?;
         for n in &networks {
@@ -521,7 +551,9 @@ impl Engine {
         }
         let volumes = self
             .docker
-            .list_volumes(Some(ListVolumesOptionsBuilder::new().filters(&filters).build()))
+            .list_volumes(Some(
+                ListVolumesOptionsBuilder::new().filters(&filters).build(),
+            ))
             .await
             .map_err(EngineError::call("listing volumes", LABEL_RUN))?;
         for v in volumes.volumes.unwrap_or_default() {
@@ -547,7 +579,11 @@ mod tests {
         ] {
             assert!(is_local_docker_host(h), "{h}");
         }
-        for h in ["tcp://10.0.0.5:2375", "tcp://docker.example.com:2376", "ssh://user@host"] {
+        for h in [
+            "tcp://10.0.0.5:2375",
+            "tcp://docker.example.com:2376",
+            "ssh://user@host",
+        ] {
             assert!(!is_local_docker_host(h), "{h}");
         }
     }

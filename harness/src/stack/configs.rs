@@ -138,9 +138,7 @@ pub fn ingress_cfg(gateways: &[String], s: &StackSettings) -> String {
     let fall = s.health_check_fall.max(1);
     let servers: String = gateways
         .iter()
-        .map(|g| {
-            format!("  server {g} {g}:8080 check resolvers docker init-addr last,libc,none\n")
-        })
+        .map(|g| format!("  server {g} {g}:8080 check resolvers docker init-addr last,libc,none\n"))
         .collect();
     format!(
         "{HAPROXY_GLOBAL}
@@ -178,8 +176,10 @@ mod tests {
 
     #[test]
     fn patroni_gets_the_profiles_timing_and_mode() {
-        let mut s = StackSettings::default();
-        s.synchronous_replication = true;
+        let s = StackSettings {
+            synchronous_replication: true,
+            ..Default::default()
+        };
         let y = patroni_yml("pg-a", &["etcd-a:2379".into(), "etcd-b:2379".into()], &s);
         assert!(y.contains("name: pg-a"));
         assert!(y.contains("hosts: etcd-a:2379,etcd-b:2379"));
@@ -199,8 +199,10 @@ mod tests {
 
     #[test]
     fn the_ingress_checks_at_the_profiles_interval() {
-        let mut s = StackSettings::default();
-        s.health_check_interval = std::time::Duration::from_secs(10);
+        let s = StackSettings {
+            health_check_interval: std::time::Duration::from_secs(10),
+            ..Default::default()
+        };
         let c = ingress_cfg(&["gateway-a".into()], &s);
         assert!(c.contains("inter 10000ms fall 3"));
         assert!(c.contains("server gateway-a gateway-a:8080 check"));

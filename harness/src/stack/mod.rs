@@ -63,9 +63,9 @@ impl StackError {
     /// The exit status this error maps to.
     pub fn exit(&self) -> Exit {
         match self {
-            StackError::Ambiguous(_) | StackError::NoSuchRun(_) | StackError::InvalidSettings(_) => {
-                Exit::BadInput
-            }
+            StackError::Ambiguous(_)
+            | StackError::NoSuchRun(_)
+            | StackError::InvalidSettings(_) => Exit::BadInput,
             StackError::Engine(EngineError::RemoteRefused { .. }) => Exit::BadInput,
             _ => Exit::Environment,
         }
@@ -284,12 +284,7 @@ async fn create_and_start(
 impl Stack {
     /// Finds a running stack: the one named, or the only one.
     pub async fn attach(engine: &Engine, run: Option<&str>) -> Result<Stack, StackError> {
-        let runs: Vec<String> = engine
-            .runs()
-            .await?
-            .into_iter()
-            .map(|(r, _)| r)
-            .collect();
+        let runs: Vec<String> = engine.runs().await?.into_iter().map(|(r, _)| r).collect();
         let run = match run {
             Some(r) if runs.iter().any(|x| x == r) => r.to_string(),
             Some(r) => return Err(StackError::NoSuchRun(r.into())),
@@ -305,7 +300,9 @@ impl Stack {
         let mut fingerprint = String::new();
         for c in containers {
             let labels = c.labels.unwrap_or_default();
-            let Some(service) = labels.get(LABEL_SERVICE).and_then(|s| Service::from_name(s))
+            let Some(service) = labels
+                .get(LABEL_SERVICE)
+                .and_then(|s| Service::from_name(s))
             else {
                 continue;
             };

@@ -82,8 +82,19 @@ mod tests {
         assert!(Owner::current_process().is_alive());
         let me = Owner::current_process();
         if let Owner::Process { pid, start } = me {
-            assert!(!Owner::Process { pid, start: start + 1 }.is_alive(), "pid reuse");
+            assert!(
+                !Owner::Process {
+                    pid,
+                    start: start + 1
+                }
+                .is_alive(),
+                "pid reuse"
+            );
         }
-        assert!(!Owner::Process { pid: u32::MAX - 1, start: 1 }.is_alive());
+        assert!(!Owner::Process {
+            pid: u32::MAX - 1,
+            start: 1
+        }
+        .is_alive());
     }
 }

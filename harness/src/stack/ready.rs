@@ -142,9 +142,14 @@ async fn pending_checks(stack: &Stack, client: &reqwest::Client) -> Vec<String> 
 
 /// Writes one order through the ingress and waits until analytics has its
 /// event. Returns what is still missing, if anything.
-async fn pipeline_check(stack: &Stack, client: &reqwest::Client, order: uuid::Uuid) -> Option<String> {
+async fn pipeline_check(
+    stack: &Stack,
+    client: &reqwest::Client,
+    order: uuid::Uuid,
+) -> Option<String> {
     let ingress = stack.ingress_url()?;
-    let body = serde_json::json!({"id": order, "customer": "faultline-readiness", "amount_cents": 0});
+    let body =
+        serde_json::json!({"id": order, "customer": "faultline-readiness", "amount_cents": 0});
     let created = client
         .post(format!("{ingress}/orders"))
         .json(&body)
@@ -215,7 +220,8 @@ mod tests {
         assert!(!r.is_leader());
         let p = PatroniNode::from_json(&serde_json::json!({"state": "stopped", "role": "primary"}));
         assert!(!p.is_leader());
-        let new = PatroniNode::from_json(&serde_json::json!({"state": "running", "role": "primary"}));
+        let new =
+            PatroniNode::from_json(&serde_json::json!({"state": "running", "role": "primary"}));
         assert!(new.is_leader(), "Patroni ≥ 3 says primary");
     }
 }

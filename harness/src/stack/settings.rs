@@ -121,7 +121,10 @@ mod tests {
             loop_wait: 2,
             retry_timeout: 5,
         };
-        assert!(!broken.is_valid(), "the NOTES trial's values break the rule");
+        assert!(
+            !broken.is_valid(),
+            "the NOTES trial's values break the rule"
+        );
     }
 
     #[test]

@@ -102,7 +102,10 @@ async fn tcp_exchange(addr: &str, send: &[u8]) -> Option<Vec<u8>> {
         buf.truncate(n);
         Some(buf)
     };
-    tokio::time::timeout(Duration::from_secs(1), io).await.ok().flatten()
+    tokio::time::timeout(Duration::from_secs(1), io)
+        .await
+        .ok()
+        .flatten()
 }
 
 async fn health(n: &Node) -> String {
@@ -113,8 +116,12 @@ async fn health(n: &Node) -> String {
                 return "unreachable".into();
             };
             match patroni(&client, &addr).await {
-                Some(p) if p.is_leader() && p.streaming.is_empty() => "leader (no replica streaming)".into(),
-                Some(p) if p.is_leader() => format!("leader, streaming to {}", p.streaming.join(",")),
+                Some(p) if p.is_leader() && p.streaming.is_empty() => {
+                    "leader (no replica streaming)".into()
+                }
+                Some(p) if p.is_leader() => {
+                    format!("leader, streaming to {}", p.streaming.join(","))
+                }
                 Some(p) if p.state == "running" => p.role,
                 Some(p) => format!("unhealthy: {} {}", p.role, p.state),
                 None => "unreachable".into(),
@@ -218,7 +225,9 @@ mod tests {
             endpoint: "127.0.0.1:5432".into(),
         }];
         let t = render(&rows);
-        for h in ["NAME", "SERVICE", "ZONE", "ROLE", "STATE", "HEALTH", "ENDPOINT", "pg-a"] {
+        for h in [
+            "NAME", "SERVICE", "ZONE", "ROLE", "STATE", "HEALTH", "ENDPOINT", "pg-a",
+        ] {
             assert!(t.contains(h), "{h} missing from\n{t}");
         }
         assert!(is_healthy(&rows[0]));

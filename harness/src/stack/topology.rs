@@ -198,7 +198,10 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
             .env("ETCD_LISTEN_PEER_URLS", "http://0.0.0.0:2380")
             .env("ETCD_LISTEN_CLIENT_URLS", "http://0.0.0.0:2379")
             .env("ETCD_ADVERTISE_CLIENT_URLS", format!("http://{name}:2379"))
-            .env("ETCD_INITIAL_ADVERTISE_PEER_URLS", format!("http://{name}:2380"))
+            .env(
+                "ETCD_INITIAL_ADVERTISE_PEER_URLS",
+                format!("http://{name}:2380"),
+            )
             .env("ETCD_INITIAL_CLUSTER", &etcd_cluster)
             .env("ETCD_INITIAL_CLUSTER_STATE", "new")
             .env("ETCD_INITIAL_CLUSTER_TOKEN", "faultline")
@@ -289,12 +292,21 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
         let mut n = NodeSpec::new(format!("gateway-{z}"), Service::Gateway, z)
             .env("ZONE", z)
             .env("UPSTREAMS", &upstreams)
-            .env("REQUEST_TIMEOUT", humantime::format_duration(g.request_timeout).to_string())
+            .env(
+                "REQUEST_TIMEOUT",
+                humantime::format_duration(g.request_timeout).to_string(),
+            )
             .env("RETRIES", g.retries.to_string())
-            .env("RETRY_BACKOFF", humantime::format_duration(g.retry_backoff).to_string())
+            .env(
+                "RETRY_BACKOFF",
+                humantime::format_duration(g.retry_backoff).to_string(),
+            )
             .env("CB_FAILURE_RATIO", g.breaker_failure_ratio.to_string())
             .env("CB_MIN_REQUESTS", g.breaker_min_requests.to_string())
-            .env("CB_WINDOW", humantime::format_duration(g.breaker_window).to_string())
+            .env(
+                "CB_WINDOW",
+                humantime::format_duration(g.breaker_window).to_string(),
+            )
             .env(
                 "CB_RESET_TIMEOUT",
                 humantime::format_duration(g.breaker_reset_timeout).to_string(),
@@ -356,14 +368,21 @@ mod tests {
     fn replicated_components_span_every_zone() {
         let nodes = nodes(&StackSettings::default());
         for s in [Service::Etcd, Service::Gateway, Service::Orders] {
-            let zones: HashSet<_> = by_service(&nodes, s).iter().map(|n| n.zone.clone()).collect();
+            let zones: HashSet<_> = by_service(&nodes, s)
+                .iter()
+                .map(|n| n.zone.clone())
+                .collect();
             assert_eq!(zones.len(), 3, "{s:?} has one member per zone");
         }
         let pg_zones: HashSet<_> = by_service(&nodes, Service::Postgres)
             .iter()
             .map(|n| n.zone.clone())
             .collect();
-        assert_eq!(pg_zones.len(), 2, "leader and replica sit in different zones");
+        assert_eq!(
+            pg_zones.len(),
+            2,
+            "leader and replica sit in different zones"
+        );
     }
 
     #[test]

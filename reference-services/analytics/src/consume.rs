@@ -86,7 +86,10 @@ impl Consumer {
                 Ok(msg) => {
                     let key = msg.key().and_then(|k| std::str::from_utf8(k).ok());
                     let Some(order_id) = key.and_then(|k| k.parse::<Uuid>().ok()) else {
-                        tracing::warn!(offset = msg.offset(), "message without an order id key; skipped");
+                        tracing::warn!(
+                            offset = msg.offset(),
+                            "message without an order id key; skipped"
+                        );
                         continue;
                     };
                     store_until_done(&state, order_id, msg.partition(), msg.offset()).await;
@@ -145,7 +148,8 @@ impl Consumer {
 async fn migrate(state: &State) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut client = state.pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(7202)", &[]).await?;
+    tx.execute("SELECT pg_advisory_xact_lock(7202)", &[])
+        .await?;
     tx.batch_execute(SCHEMA).await?;
     tx.commit().await?;
     Ok(())

@@ -41,10 +41,7 @@ impl Config {
             listen: config::string("LISTEN_ADDR", "0.0.0.0:8080"),
             zone: config::string("ZONE", "local"),
             db: db::DbConfig {
-                url: config::string(
-                    "DATABASE_URL",
-                    "postgres://app:app@postgres:5432/analytics",
-                ),
+                url: config::string("DATABASE_URL", "postgres://app:app@postgres:5432/analytics"),
                 max_size: config::parse("DB_POOL_SIZE", 4)?,
                 acquire_timeout: config::duration("DB_TIMEOUT", Duration::from_secs(2))?,
             },

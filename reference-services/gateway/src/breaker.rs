@@ -209,7 +209,7 @@ mod tests {
         let t0 = Instant::now();
         let mut b = Breaker::new(cfg());
         for i in 0..10 {
-            b.record(t0, i % 3 != 0);
+            b.record(t0, i % 3 != 2);
         }
         assert_eq!(b.state(t0), BreakerState::Closed);
     }

@@ -144,9 +144,12 @@ impl Gateway {
     fn pick(&self, from: usize) -> Option<&Upstream> {
         let n = self.upstreams.len();
         let now = Instant::now();
-        (0..n)
-            .map(|i| &self.upstreams[(from + i) % n])
-            .find(|u| u.breaker.lock().map(|mut b| b.try_acquire(now)).unwrap_or(false))
+        (0..n).map(|i| &self.upstreams[(from + i) % n]).find(|u| {
+            u.breaker
+                .lock()
+                .map(|mut b| b.try_acquire(now))
+                .unwrap_or(false)
+        })
     }
 
     async fn attempt(
@@ -159,7 +162,10 @@ impl Gateway {
     ) -> Result<Response, String> {
         let mut req = self
             .client
-            .request(method.clone(), format!("{}{}", upstream.base, path_and_query))
+            .request(
+                method.clone(),
+                format!("{}{}", upstream.base, path_and_query),
+            )
             .timeout(self.cfg.timeout)
             .body(body.clone());
         for name in [header::CONTENT_TYPE, http::REQUEST_ID] {
@@ -220,7 +226,13 @@ async fn forward(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
             break;
         };
         let result = gw
-            .attempt(upstream, &parts.method, &path_and_query, &parts.headers, &body)
+            .attempt(
+                upstream,
+                &parts.method,
+                &path_and_query,
+                &parts.headers,
+                &body,
+            )
             .await;
         let ok = result.is_ok();
         if let Ok(mut b) = upstream.breaker.lock() {

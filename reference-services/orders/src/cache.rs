@@ -73,9 +73,11 @@ impl Cache {
             return;
         };
         let mut conn = self.conn.clone();
-        let result =
-            tokio::time::timeout(self.timeout, conn.set_ex::<_, _, ()>(key, value, self.ttl_secs))
-                .await;
+        let result = tokio::time::timeout(
+            self.timeout,
+            conn.set_ex::<_, _, ()>(key, value, self.ttl_secs),
+        )
+        .await;
         self.record(matches!(result, Ok(Ok(()))));
     }
 }

@@ -64,7 +64,10 @@ impl Relay {
             .set("bootstrap.servers", &cfg.kafka_brokers)
             .set("acks", "all")
             .set("enable.idempotence", "false")
-            .set("message.timeout.ms", DELIVERY_TIMEOUT.as_millis().to_string())
+            .set(
+                "message.timeout.ms",
+                DELIVERY_TIMEOUT.as_millis().to_string(),
+            )
             .set("linger.ms", "2")
             .set("reconnect.backoff.max.ms", "1000");
         Ok(Relay {

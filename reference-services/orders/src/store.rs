@@ -68,7 +68,8 @@ pub async fn migrate_until_done(pool: Pool, state: Arc<State>) {
 async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock(7201)", &[]).await?;
+    tx.execute("SELECT pg_advisory_xact_lock(7201)", &[])
+        .await?;
     tx.batch_execute(SCHEMA).await?;
     tx.commit().await?;
     Ok(())
