@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod error;
 pub mod images;
+pub mod measure;
 pub mod platform;
 pub mod project;
 pub mod stack;

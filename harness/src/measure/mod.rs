@@ -1,0 +1,22 @@
+//! Measurement: per-request records → per-second windows → metrics. Pure:
+//! no tokio, no Docker, no clock — every time is an offset in microseconds
+//! from the run's start, so the same records always give the same numbers.
+//!
+//! DESIGN.md's "Measurement definitions" are the spec; the doc comments here
+//! say how each one is computed.
+
+pub mod metrics;
+pub mod record;
+pub mod rpo;
+pub mod timeline;
+
+pub use metrics::{
+    budget_burn, phase_metrics, phases, rto, BudgetBurn, FaultSpan, LatencySummary, Phase,
+    PhaseMetrics, RtoParams,
+};
+pub use record::{Op, Outcome, RequestRecord};
+pub use rpo::{check_writes, LedgerEntry, WriteCheck, WriteOutcome};
+pub use timeline::{ProbeSample, Timeline, TimelineConfig, Window};
+
+/// Microseconds in a second.
+pub const SECOND_US: u64 = 1_000_000;
