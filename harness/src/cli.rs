@@ -56,6 +56,37 @@ pub enum Command {
         #[arg(long)]
         run: Option<String>,
     },
+    /// Drive open-loop load at one URL and print what was measured (no
+    /// stack needed; the benchmarks use it).
+    Load {
+        /// The URL to `GET`.
+        url: String,
+        /// Requests per second.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        /// How long.
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Per-request timeout, from the due time.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+        /// Most requests in flight.
+        #[arg(long, default_value_t = 10_000)]
+        max_in_flight: usize,
+        /// Generator threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// The pacer's wake-up grid (`0s`: wake for every request; default:
+        /// 0 up to 2,000 req/s, 1 ms above).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        timer_resolution: Option<Duration>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Stream every request to this CSV file.
+        #[arg(long)]
+        raw: Option<std::path::PathBuf>,
+    },
     /// Remove everything faultline created on this engine (every run).
     Clean {
         /// Also remove faultline's images.
@@ -176,6 +207,32 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             println!("stack {} removed ({removed} objects)", stack.run);
             Ok(Exit::Pass)
         }
+        Command::Load {
+            url,
+            rate,
+            duration,
+            timeout,
+            max_in_flight,
+            threads,
+            timer_resolution,
+            json,
+            raw,
+        } => {
+            let spec = crate::workload::LoadSpec {
+                schedule: crate::workload::Schedule {
+                    rate,
+                    ramp: Duration::ZERO,
+                    duration,
+                },
+                timeout,
+                mix: crate::workload::Mix::default(),
+                seed: rand::random(),
+                max_in_flight,
+                threads,
+                timer_resolution,
+            };
+            load_command(url, spec, json, raw).await
+        }
         Command::Clean { images } => {
             let engine = Engine::connect(cli.allow_remote).await?;
             let removed = engine.remove_labelled(None).await?;
@@ -209,4 +266,96 @@ async fn print_endpoints(stack: &Stack) {
         );
     }
     println!("  status         faultline status --run {}", stack.run);
+}
+
+/// CPU seconds (user + system) this process has used, from `/proc/self/stat`.
+pub fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+async fn load_command(
+    url: String,
+    spec: crate::workload::LoadSpec,
+    json: bool,
+    raw: Option<std::path::PathBuf>,
+) -> Result<Exit, Error> {
+    use crate::error::InputError;
+    use crate::measure::{phase_metrics, Phase};
+    use crate::workload::{self, LoadOptions, RunClock, Target};
+    let (rate, duration, timeout) = (spec.schedule.rate, spec.schedule.duration, spec.timeout);
+    if !(rate > 0.0 && rate.is_finite()) {
+        return Err(
+            InputError::Usage(format!("--rate must be a positive number, got {rate}")).into(),
+        );
+    }
+    let cpu_before = process_cpu_seconds();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let out = workload::run(
+        &spec,
+        Target::Plain { url },
+        RunClock::start_now(),
+        LoadOptions {
+            good_latency: timeout,
+            raw_csv: raw,
+            stop: stop.clone(),
+        },
+    )
+    .await
+    .map_err(|e| InputError::Usage(e.to_string()))?;
+    let cpu = match (cpu_before, process_cpu_seconds()) {
+        (Some(a), Some(b)) => b - a,
+        _ => f64::NAN,
+    };
+    let all = Phase {
+        name: "whole run".into(),
+        start_us: 0,
+        end_us: u64::MAX,
+    };
+    let m = phase_metrics(&out.timeline, &all, 0.0);
+    let lateness = out.lateness();
+    let summary = serde_json::json!({
+        "target_rate": rate,
+        "achieved_rate": out.achieved_rate(duration),
+        "sent": out.sent,
+        "ok": m.ok,
+        "errors": m.errors,
+        "latency_ms": m.latency_ms,
+        "lateness_ms": lateness,
+        "cpu_seconds": cpu,
+        "cpu_seconds_per_10k": cpu / out.sent.max(1) as f64 * 10_000.0,
+    });
+    if json {
+        println!("{summary}");
+    } else {
+        println!(
+            "sent {} ({:.1}/s of {rate}/s), ok {}, errors {:?}",
+            out.sent,
+            out.achieved_rate(duration),
+            m.ok,
+            m.errors
+        );
+        println!(
+            "latency ms: p50 {:.3} p95 {:.3} p99 {:.3} max {:.3}",
+            m.latency_ms.p50, m.latency_ms.p95, m.latency_ms.p99, m.latency_ms.max
+        );
+        println!(
+            "generator lateness ms: p50 {:.3} p99 {:.3} max {:.3}; cpu {cpu:.2}s",
+            lateness.p50_ms, lateness.p99_ms, lateness.max_ms
+        );
+    }
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(Error::Interrupted);
+    }
+    Ok(Exit::Pass)
 }

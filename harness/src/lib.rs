@@ -14,7 +14,9 @@ pub mod error;
 pub mod images;
 pub mod measure;
 pub mod platform;
+pub mod probes;
 pub mod project;
 pub mod stack;
+pub mod workload;
 
 pub use error::{Error, Exit};

@@ -57,7 +57,9 @@ pub fn phases(faults: &[FaultSpan], recovered_us: &[Option<u64>], end_us: u64) -
     let mut last_end = first;
     for (i, f) in faults.iter().enumerate() {
         let recovered = recovered_us.get(i).copied().flatten().unwrap_or(end_us);
-        let end = recovered.max(f.reverted_us.unwrap_or(f.injected_us)).min(end_us);
+        let end = recovered
+            .max(f.reverted_us.unwrap_or(f.injected_us))
+            .min(end_us);
         last_end = last_end.max(end);
         out.push(Phase {
             name: format!("fault {}: {}", i + 1, f.label),
@@ -200,7 +202,9 @@ fn fine_span_good(t: &Timeline, from_us: u64, to_us: u64, threshold: f64) -> boo
         .iter()
         .take(last)
         .skip(first)
-        .fold((0u64, 0u64), |(a, g), b| (a + u64::from(b.attempts), g + u64::from(b.good)));
+        .fold((0u64, 0u64), |(a, g), b| {
+            (a + u64::from(b.attempts), g + u64::from(b.good))
+        });
     attempts == 0 || good as f64 >= threshold * attempts as f64
 }
 
@@ -286,7 +290,12 @@ pub struct BudgetBurn {
 pub const MONTH_SECONDS: f64 = 30.0 * 24.0 * 3600.0;
 
 /// Converts failures over a span into error-budget burn.
-pub fn budget_burn(attempts: u64, failed: u64, span_s: f64, monthly_availability: f64) -> BudgetBurn {
+pub fn budget_burn(
+    attempts: u64,
+    failed: u64,
+    span_s: f64,
+    monthly_availability: f64,
+) -> BudgetBurn {
     let budget_seconds = (1.0 - monthly_availability).max(0.0) * MONTH_SECONDS;
     let downtime = if attempts == 0 {
         0.0

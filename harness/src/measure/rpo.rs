@@ -81,7 +81,11 @@ fn attribute(ack: u64, faults: &[FaultSpan]) -> Option<usize> {
 }
 
 /// Compares the ledger with the ids the database holds.
-pub fn check_writes(ledger: &[LedgerEntry], present: &HashSet<Uuid>, faults: &[FaultSpan]) -> WriteCheck {
+pub fn check_writes(
+    ledger: &[LedgerEntry],
+    present: &HashSet<Uuid>,
+    faults: &[FaultSpan],
+) -> WriteCheck {
     let mut check = WriteCheck {
         acked: 0,
         lost: 0,
@@ -108,7 +112,7 @@ pub fn check_writes(ledger: &[LedgerEntry], present: &HashSet<Uuid>, faults: &[F
                         Some(check.latest_lost_ack_us.map_or(at_us, |l| l.max(at_us)));
                     if let Some(i) = attribute(at_us, faults) {
                         let f = faults[i].injected_us;
-                        let window = if at_us <= f { f - at_us } else { at_us - f };
+                        let window = f.abs_diff(at_us);
                         let (n, w) = &mut check.per_fault[i];
                         *n += 1;
                         *w = (*w).max(window);
@@ -156,8 +160,15 @@ mod tests {
             reverted_us: None,
         };
         let c = check_writes(&ledger, &present, &[fault]);
-        assert_eq!((c.acked, c.lost, c.recovered, c.unknown_absent), (3, 2, 1, 1));
+        assert_eq!(
+            (c.acked, c.lost, c.recovered, c.unknown_absent),
+            (3, 2, 1, 1)
+        );
         assert_eq!(c.earliest_lost_ack_us, Some(200));
-        assert_eq!(c.per_fault, vec![(2, 800)], "window = fault − earliest lost ack");
+        assert_eq!(
+            c.per_fault,
+            vec![(2, 800)],
+            "window = fault − earliest lost ack"
+        );
     }
 }

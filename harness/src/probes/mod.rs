@@ -1,0 +1,124 @@
+//! Probes sampled on a fixed interval onto the run's clock: Patroni
+//! replication lag (bytes and seconds, read on the leader), the analytics
+//! consumer group's lag (as the consumer reports it), and every service's
+//! `/health`.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::measure::ProbeSample;
+use crate::stack::topology::HTTP_PORT;
+use crate::stack::{ready, Service, Stack};
+use crate::workload::RunClock;
+
+/// Probe name of the replication lag in bytes.
+pub const REPLICATION_LAG_BYTES: &str = "replication_lag_bytes";
+/// Probe name of the replication lag in seconds.
+pub const REPLICATION_LAG_SECONDS: &str = "replication_lag_seconds";
+/// Prefix of consumer-lag probes (`consumer_lag:analytics-a`).
+pub const CONSUMER_LAG: &str = "consumer_lag";
+/// Prefix of health probes (`health:orders-a`).
+pub const HEALTH: &str = "health";
+
+/// Running probes; [`Probes::finish`] stops them and returns the samples.
+pub struct Probes {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Vec<ProbeSample>>,
+}
+
+impl Probes {
+    /// Starts sampling `stack` every `interval`.
+    pub fn start(stack: Stack, clock: RunClock, interval: Duration) -> Probes {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let client = ready::probe_client();
+            let mut tick = tokio::time::interval(interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.changed() => break,
+                }
+                sample_once(&stack, &client, &clock, &mut samples).await;
+            }
+            samples
+        });
+        Probes { stop, task }
+    }
+
+    /// Stops sampling and returns every sample taken.
+    pub async fn finish(self) -> Vec<ProbeSample> {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap_or_default()
+    }
+}
+
+async fn sample_once(
+    stack: &Stack,
+    client: &reqwest::Client,
+    clock: &RunClock,
+    out: &mut Vec<ProbeSample>,
+) {
+    let at_us = clock.now_us();
+    let mut push = |probe: String, value: f64| {
+        out.push(ProbeSample {
+            at_us,
+            probe,
+            value,
+        })
+    };
+    if let Some((bytes, seconds)) = replication_lag(stack).await {
+        push(REPLICATION_LAG_BYTES.into(), bytes);
+        push(REPLICATION_LAG_SECONDS.into(), seconds);
+    }
+    for n in stack.nodes.iter().filter(|n| {
+        matches!(
+            n.service,
+            Service::Gateway | Service::Orders | Service::Analytics
+        )
+    }) {
+        let Some(addr) = n.addr(HTTP_PORT) else {
+            continue;
+        };
+        let body = match client.get(format!("http://{addr}/health")).send().await {
+            Ok(r) => r.json::<serde_json::Value>().await.ok(),
+            Err(_) => None,
+        };
+        let health = match body.as_ref().and_then(|b| b["status"].as_str()) {
+            Some("ok") => 1.0,
+            Some(_) => 0.5,
+            None => 0.0,
+        };
+        push(format!("{HEALTH}:{}", n.name), health);
+        if let Some(lag) = body.as_ref().and_then(|b| b["consumer_lag"].as_i64()) {
+            if lag >= 0 {
+                push(format!("{CONSUMER_LAG}:{}", n.name), lag as f64);
+            }
+        }
+    }
+}
+
+/// The worst replica's lag behind the leader, in bytes and seconds.
+async fn replication_lag(stack: &Stack) -> Option<(f64, f64)> {
+    let leader = ready::leader(stack).await?;
+    let client = tokio::time::timeout(
+        Duration::from_secs(1),
+        stack.pg_connect(&leader, "postgres"),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    let row = client
+        .query_one(
+            "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0)::float8, \
+                    coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 \
+             FROM pg_stat_replication",
+            &[],
+        )
+        .await
+        .ok()?;
+    Some((row.get(0), row.get(1)))
+}
