@@ -268,14 +268,22 @@ async fn print_endpoints(stack: &Stack) {
     println!("  status         faultline status --run {}", stack.run);
 }
 
-/// CPU seconds (user + system) this process has used, from `/proc/self/stat`.
+/// This process's peak resident memory, MiB, from `/proc/self/status`.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// CPU seconds (user + system) this process has used. `getrusage`'s total
+/// is the scheduler's exact run time (only its user/system split is
+/// estimated from ticks), unlike the tick counts in `/proc/self/stat`.
 pub fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
+    use nix::sys::resource::{getrusage, UsageWho};
+    let u = getrusage(UsageWho::RUSAGE_SELF).ok()?;
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    Some(secs(u.user_time()) + secs(u.system_time()))
 }
 
 async fn load_command(
@@ -334,6 +342,7 @@ async fn load_command(
         "lateness_ms": lateness,
         "cpu_seconds": cpu,
         "cpu_seconds_per_10k": cpu / out.sent.max(1) as f64 * 10_000.0,
+        "peak_rss_mib": peak_rss_mib(),
     });
     if json {
         println!("{summary}");

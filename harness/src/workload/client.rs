@@ -1,14 +1,14 @@
-//! The load generator's HTTP/1.1 client (hyper, pooled keep-alive
-//! connections) and the requests it sends.
+//! The load generator's HTTP/1.1 client and the requests it sends.
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Method, Request, StatusCode, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 use uuid::Uuid;
 
 use crate::measure::{Op, Outcome};
@@ -38,54 +38,101 @@ pub enum SendError {
     Io,
 }
 
-/// A pooled HTTP/1.1 client.
-#[derive(Clone)]
+/// An HTTP/1.1 client for one generator thread: keep-alive connections to
+/// one address, handed out last-in-first-out, a new one opened whenever
+/// all are busy (so a stalled target gets a connection per waiting request,
+/// as an open population of clients would give it).
+///
+/// Written on hyper's connection API rather than `hyper_util`'s pooled
+/// client: that client's shared pool (locks, hashing, idle-list scans) cost
+/// more CPU per request than everything else in the generator, and a
+/// single-threaded generator needs none of it.
 pub struct HttpClient {
-    inner: Client<HttpConnector, Full<Bytes>>,
+    addr: std::net::SocketAddr,
+    host: hyper::header::HeaderValue,
+    connect_timeout: Duration,
+    idle: RefCell<Vec<SendRequest<Full<Bytes>>>>,
 }
 
 impl HttpClient {
-    /// A client whose connection attempts give up after `connect_timeout`.
-    pub fn new(connect_timeout: Duration) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(connect_timeout));
-        let inner = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(usize::MAX)
-            .build(connector);
-        HttpClient { inner }
+    /// A client for the host and port of `base` (`http://host:port/...`),
+    /// resolved once.
+    pub async fn new(base: &Uri, connect_timeout: Duration) -> Option<Self> {
+        let authority = base.authority()?.clone();
+        let port = authority.port_u16().unwrap_or(80);
+        let addr = tokio::net::lookup_host((authority.host(), port))
+            .await
+            .ok()?
+            .next()?;
+        Some(HttpClient {
+            addr,
+            host: hyper::header::HeaderValue::from_str(authority.as_str()).ok()?,
+            connect_timeout,
+            idle: RefCell::new(Vec::new()),
+        })
     }
 
-    /// Sends one request and reads the whole answer.
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, SendError> {
+        let stream = tokio::time::timeout(self.connect_timeout, TcpStream::connect(self.addr))
+            .await
+            .map_err(|_| SendError::Connect)?
+            .map_err(|_| SendError::Connect)?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| SendError::Connect)?;
+        tokio::task::spawn_local(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    /// Sends one request and reads the whole answer. A pooled connection
+    /// that turns out closed is replaced once.
     pub async fn send(
         &self,
         method: Method,
-        uri: Uri,
+        path_and_query: &str,
         body: Option<Bytes>,
     ) -> Result<(StatusCode, Bytes), SendError> {
-        let mut req = Request::builder().method(method).uri(uri);
-        if body.is_some() {
-            req = req.header(hyper::header::CONTENT_TYPE, "application/json");
-        }
-        let req = req
-            .body(Full::new(body.unwrap_or_default()))
-            .map_err(|_| SendError::Io)?;
-        let resp = self.inner.request(req).await.map_err(|e| {
-            if e.is_connect() {
-                SendError::Connect
-            } else {
-                SendError::Io
+        for attempt in 0..2 {
+            let pooled = self.idle.borrow_mut().pop();
+            let mut sender = match pooled {
+                Some(s) if !s.is_closed() => s,
+                _ => self.connect().await?,
+            };
+            if sender.ready().await.is_err() {
+                continue;
             }
-        })?;
-        let status = resp.status();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|_| SendError::Io)?
-            .to_bytes();
-        Ok((status, body))
+            let mut req = Request::builder()
+                .method(method.clone())
+                .uri(path_and_query)
+                .header(hyper::header::HOST, self.host.clone());
+            if body.is_some() {
+                req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+            }
+            let req = req
+                .body(Full::new(body.clone().unwrap_or_default()))
+                .map_err(|_| SendError::Io)?;
+            let resp = match sender.send_request(req).await {
+                Ok(r) => r,
+                // Closed before the request went out: safe to try a fresh one.
+                Err(e) if e.is_canceled() && attempt == 0 => continue,
+                Err(_) => return Err(SendError::Io),
+            };
+            let status = resp.status();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|_| SendError::Io)?
+                .to_bytes();
+            if !sender.is_closed() {
+                self.idle.borrow_mut().push(sender);
+            }
+            return Ok((status, body));
+        }
+        Err(SendError::Io)
     }
 }
 

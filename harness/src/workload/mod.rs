@@ -221,7 +221,6 @@ impl RecentIds {
 }
 
 struct Shared {
-    client: HttpClient,
     target: Target,
     timeout: Duration,
     clock: RunClock,
@@ -276,7 +275,6 @@ pub async fn run(
     let mut generators = Vec::new();
     for shard in 0..shards {
         let shared = Arc::new(Shared {
-            client: HttpClient::new(spec.timeout.min(Duration::from_secs(5))),
             target: target.clone(),
             timeout: spec.timeout,
             clock,
@@ -325,7 +323,7 @@ pub async fn run(
 }
 
 /// How often the collector drains the channel when it finds it empty.
-const COLLECT_EVERY: Duration = Duration::from_millis(5);
+const COLLECT_EVERY: Duration = Duration::from_millis(20);
 
 type Collected = (
     Timeline,
@@ -397,10 +395,35 @@ fn generate(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
         let timer = pacer::PreciseTimer::new()?;
+        let base: hyper::Uri = match &shared.target {
+            Target::Plain { url } => url.parse(),
+            Target::Stack { base } => base.parse(),
+        }
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let client = HttpClient::new(&base, spec.timeout.min(Duration::from_secs(5)))
+            .await
+            .map(std::rc::Rc::new)
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the target's host does not resolve",
+                )
+            })?;
         let permits = (spec.max_in_flight / shards as usize).max(1) as u32;
-        let result = pace(&spec, shared.clone(), tx, timer, &stop, shard, shards).await;
+        let result = pace(
+            &spec,
+            shared.clone(),
+            client,
+            tx,
+            timer,
+            &stop,
+            shard,
+            shards,
+        )
+        .await;
         // Every request holds a permit while it runs: taking them all waits
         // for the last one (each ends by its timeout at the latest).
         let _ = shared.in_flight.acquire_many(permits).await;
@@ -408,9 +431,11 @@ fn generate(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn pace(
     spec: &LoadSpec,
     shared: Arc<Shared>,
+    client: std::rc::Rc<HttpClient>,
     tx: mpsc::UnboundedSender<Event>,
     timer: pacer::PreciseTimer,
     stop: &AtomicBool,
@@ -439,8 +464,9 @@ async fn pace(
         let op = spec.mix.pick(&mut rng);
         let new_id = uuid::Builder::from_random_bytes(rng.random()).into_uuid();
         let scheduled_us = offset.as_micros() as u64;
-        tokio::spawn(one_request(
+        tokio::task::spawn_local(one_request(
             shared.clone(),
+            client.clone(),
             tx.clone(),
             permit,
             i,
@@ -458,6 +484,7 @@ async fn pace(
 #[allow(clippy::too_many_arguments)]
 async fn one_request(
     sh: Arc<Shared>,
+    http: std::rc::Rc<HttpClient>,
     tx: mpsc::UnboundedSender<Event>,
     _permit: tokio::sync::OwnedSemaphorePermit,
     i: u64,
@@ -476,10 +503,10 @@ async fn one_request(
     };
     let started = Instant::now();
     let deadline = tokio::time::Instant::from_std(due + sh.timeout);
+    let path = req.uri.path_and_query().map_or("/", |p| p.as_str());
     let result = tokio::time::timeout_at(
         deadline,
-        sh.client
-            .send(req.method.clone(), req.uri.clone(), req.body.clone()),
+        http.send(req.method.clone(), path, req.body.clone()),
     )
     .await;
     let done = Instant::now();
