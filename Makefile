@@ -10,7 +10,7 @@ FAULTLINE := cargo run --quiet --release -p faultline --
 FAULTLINE_DEV := cargo run --quiet -p faultline --
 SYSTEM ?= customer-service
 
-.PHONY: all setup images drill test lint bench bench-load up status down clean
+.PHONY: all setup images drill test lint bench bench-load bench-proxy up status down clean
 
 all: drill
 
@@ -42,11 +42,14 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 ## bench: the benchmarks recorded in BENCHMARKS.md (not timed tests).
-bench: bench-load
+bench: bench-load bench-proxy
 
 bench-load:
 	@command -v perf >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq linux-perf || sudo apt-get install -y -qq linux-perf; }
 	cargo bench -p faultline --bench load
+
+bench-proxy:
+	cargo bench -p faultline --bench proxy
 
 up: images
 	$(FAULTLINE) up --system $(SYSTEM)

@@ -110,7 +110,7 @@ fn faultline_run(url: &str, rate: f64, threads: usize) -> Row {
     }
 }
 
-fn oha_run(oha: &PathBuf, url: &str, rate: Option<f64>) -> Row {
+fn oha_run(oha: &std::path::Path, url: &str, rate: Option<f64>) -> Row {
     let q = rate
         .map(|r| format!("-q {r} --latency-correction"))
         .unwrap_or_default();
@@ -218,6 +218,7 @@ fn main() {
         v["peak_rss_mib"].as_f64()
     };
     let _ = target.kill();
+    let _ = target.wait();
     print(&rows);
     println!(
         "\nfaultline peak RSS at 5000 req/s: 10 s run {:?} MiB, 60 s run {:?} MiB",

@@ -16,6 +16,7 @@ pub mod measure;
 pub mod platform;
 pub mod probes;
 pub mod project;
+pub mod proxy;
 pub mod stack;
 pub mod workload;
 
