@@ -301,3 +301,25 @@ async fn disabling_a_proxy_closes_its_connections_and_refuses_new_ones() {
     let mut s = TcpStream::connect(&f.proxy).await.unwrap();
     round_trip(&mut s, b"back").await;
 }
+
+#[tokio::test]
+async fn the_api_takes_json_whatever_the_content_type() {
+    let f = fixture().await;
+    let r = f
+        .http
+        .post(format!("{}/proxies/echo/toxics", f.api))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(r#"{"type":"latency","attributes":{"latency":1}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bad = f
+        .http
+        .post(format!("{}/proxies/echo/toxics", f.api))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}

@@ -23,17 +23,30 @@ pub const TANSU_FEATURES: &str = "libsql,dynostore";
 /// A binary an image needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Binary {
-    /// A binary of this workspace, by package (and binary) name.
-    Workspace(&'static str),
+    /// A binary of this workspace.
+    Workspace {
+        /// Its package.
+        package: &'static str,
+        /// The binary's name.
+        bin: &'static str,
+    },
     /// The tansu broker from crates.io.
     Tansu,
 }
 
 impl Binary {
+    /// A workspace binary named like its package.
+    pub const fn package(name: &'static str) -> Binary {
+        Binary::Workspace {
+            package: name,
+            bin: name,
+        }
+    }
+
     /// The file's name inside the image's `bin/`.
     pub fn file_name(&self) -> &'static str {
         match self {
-            Binary::Workspace(name) => name,
+            Binary::Workspace { bin, .. } => bin,
             Binary::Tansu => "tansu",
         }
     }
@@ -61,30 +74,43 @@ pub fn tansu_path() -> PathBuf {
 /// Builds (or finds) every binary in `needed`; returns their paths.
 pub async fn build(root: &Path, needed: &[Binary]) -> Result<HashMap<Binary, PathBuf>, ImageError> {
     let mut out = HashMap::new();
-    let packages: Vec<&str> = needed
-        .iter()
-        .filter_map(|b| match b {
-            Binary::Workspace(p) => Some(*p),
-            Binary::Tansu => None,
-        })
-        .collect();
-    if !packages.is_empty() {
-        let target = image_target_dir();
+    let target = image_target_dir();
+    let mut packages: Vec<&str> = Vec::new();
+    for b in needed {
+        if let Binary::Workspace { package, .. } = b {
+            if !packages.contains(package) {
+                packages.push(package);
+            }
+        }
+    }
+    // One build per package, naming its binaries: a package such as the
+    // harness also has binaries the images do not need.
+    for package in packages {
+        let bins: Vec<&str> = needed
+            .iter()
+            .filter_map(|b| match b {
+                Binary::Workspace { package: p, bin } if *p == package => Some(*bin),
+                _ => None,
+            })
+            .collect();
         let mut cmd = tokio::process::Command::new(cargo());
-        cmd.arg("build").arg("--release");
-        for p in &packages {
-            cmd.arg("-p").arg(p);
+        cmd.arg("build").arg("--release").arg("-p").arg(package);
+        for bin in &bins {
+            cmd.arg("--bin").arg(bin);
         }
         cmd.current_dir(root)
             .env("CARGO_TARGET_DIR", &target)
             .stdin(Stdio::null());
-        run(
-            cmd,
-            format!("cargo build --release -p {}", packages.join(" -p ")),
-        )
-        .await?;
-        for p in packages {
-            out.insert(Binary::Workspace(p), target.join("release").join(p));
+        let what = format!(
+            "cargo build --release -p {package} --bin {}",
+            bins.join(" --bin ")
+        );
+        run(cmd, what).await?;
+        for bin in bins {
+            out.insert(
+                Binary::Workspace { package, bin },
+                target.join("release").join(bin),
+            );
         }
     }
     if needed.contains(&Binary::Tansu) {

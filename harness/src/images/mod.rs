@@ -110,10 +110,17 @@ pub const IMAGES: &[ImageSpec] = &[
     ImageSpec {
         name: "services",
         binaries: &[
-            Binary::Workspace("gateway"),
-            Binary::Workspace("orders"),
-            Binary::Workspace("analytics"),
+            Binary::package("gateway"),
+            Binary::package("orders"),
+            Binary::package("analytics"),
         ],
+    },
+    ImageSpec {
+        name: "proxy",
+        binaries: &[Binary::Workspace {
+            package: "faultline",
+            bin: "faultline-proxy",
+        }],
     },
 ];
 

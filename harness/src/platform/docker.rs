@@ -388,6 +388,25 @@ impl Engine {
         out
     }
 
+    /// A running container's address on a network.
+    pub async fn ip_address(&self, container: &str, network: &str) -> Result<String, EngineError> {
+        let inspect = self.inspect(container).await?;
+        inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .and_then(|mut nets| nets.remove(network))
+            .and_then(|e| e.ip_address)
+            .filter(|ip| !ip.is_empty())
+            .ok_or_else(|| EngineError::Call {
+                operation: "finding the address of",
+                target: container.to_string(),
+                source: bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404,
+                    message: format!("no address on network {network}"),
+                },
+            })
+    }
+
     /// Disconnects a container from a network.
     pub async fn disconnect_network(
         &self,

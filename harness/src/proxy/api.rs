@@ -27,6 +27,27 @@ impl IntoResponse for ProxyError {
     }
 }
 
+/// A JSON body whatever its `Content-Type` says: Toxiproxy accepts that,
+/// and so do the clients and scripts written against it (`curl -d`).
+struct Body<T>(T);
+
+impl<S, T> axum::extract::FromRequest<S> for Body<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ProxyError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ProxyError::BadRequest(e.to_string()))?;
+        serde_json::from_slice(&bytes)
+            .map(Body)
+            .map_err(|e| ProxyError::BadRequest(format!("bad request body: {e}")))
+    }
+}
+
 /// The body of `POST /proxies/{name}`.
 #[derive(Debug, Deserialize)]
 struct ProxyUpdate {
@@ -66,7 +87,7 @@ async fn reset(State(r): State<Registry>) -> Result<StatusCode, ProxyError> {
 
 async fn populate(
     State(r): State<Registry>,
-    Json(configs): Json<Vec<ProxyConfig>>,
+    Body(configs): Body<Vec<ProxyConfig>>,
 ) -> Result<Response, ProxyError> {
     let proxies = r.populate(configs).await?;
     Ok((StatusCode::CREATED, Json(json!({"proxies": proxies}))).into_response())
@@ -78,7 +99,7 @@ async fn list(State(r): State<Registry>) -> Response {
 
 async fn create(
     State(r): State<Registry>,
-    Json(config): Json<ProxyConfig>,
+    Body(config): Body<ProxyConfig>,
 ) -> Result<Response, ProxyError> {
     Ok((StatusCode::CREATED, Json(r.create(config).await?)).into_response())
 }
@@ -93,7 +114,7 @@ async fn get_proxy(
 async fn update(
     State(r): State<Registry>,
     Path(proxy): Path<String>,
-    Json(u): Json<ProxyUpdate>,
+    Body(u): Body<ProxyUpdate>,
 ) -> Result<Response, ProxyError> {
     Ok(Json(r.update(&proxy, u.listen, u.upstream, u.enabled).await?).into_response())
 }
@@ -116,7 +137,7 @@ async fn toxics(
 async fn add_toxic(
     State(r): State<Registry>,
     Path(proxy): Path<String>,
-    Json(t): Json<ToxicJson>,
+    Body(t): Body<ToxicJson>,
 ) -> Result<Response, ProxyError> {
     Ok(Json(r.add_toxic(&proxy, t).await?).into_response())
 }
@@ -131,7 +152,7 @@ async fn get_toxic(
 async fn update_toxic(
     State(r): State<Registry>,
     Path((proxy, toxic)): Path<(String, String)>,
-    Json(t): Json<ToxicJson>,
+    Body(t): Body<ToxicJson>,
 ) -> Result<Response, ProxyError> {
     Ok(Json(r.update_toxic(&proxy, &toxic, t).await?).into_response())
 }

@@ -220,56 +220,67 @@ async fn create_and_start(
     let specs = topology::nodes(settings);
     let port_count = specs.iter().map(|n| n.ports.len()).sum();
     let mut host_ports = free_ports(port_count)?.into_iter();
-    let mut nodes = Vec::new();
-    for spec in &specs {
-        let container = object_name(run, &spec.name);
-        let mut labels = base_labels.clone();
-        labels.insert(LABEL_ZONE.into(), spec.zone.clone());
-        labels.insert(LABEL_ROLE.into(), spec.service.role().into());
-        labels.insert(LABEL_SERVICE.into(), spec.service.name().into());
-        labels.insert(LABEL_NAME.into(), spec.name.clone());
-        let mut volumes = Vec::new();
-        for (suffix, path) in &spec.volumes {
-            let volume = object_name(run, suffix);
-            engine.create_volume(&volume, labels.clone()).await?;
-            volumes.push((volume, path.clone()));
-        }
-        let publish: Vec<(u16, u16)> = spec
-            .ports
-            .iter()
-            .map(|&p| (p, host_ports.next().unwrap_or(0)))
-            .collect();
-        let cfg = ContainerConfig {
-            name: container.clone(),
-            image: images::current(spec.service.image()),
-            cmd: spec.cmd.clone(),
-            env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            labels,
-            network: network.clone(),
-            aliases: topology::aliases(spec),
-            publish: publish.clone(),
-            volumes,
-            extra_hosts: Vec::new(),
-            hostname: spec.name.clone(),
-        };
-        engine.create_container(&cfg).await?;
-        let files: Vec<(String, Vec<u8>, u32)> = spec
-            .files
-            .iter()
-            .map(|f| (f.path.clone(), f.contents.clone().into_bytes(), 0o644))
-            .collect();
-        engine.upload_files(&container, &files).await?;
-        nodes.push(Node {
-            name: spec.name.clone(),
-            container,
-            service: spec.service,
-            zone: spec.zone.clone(),
-            ports: publish.into_iter().collect(),
-        });
-    }
+    let mut nodes: Vec<Node> = Vec::new();
+    // Service by service in start order: a node whose /etc/hosts names
+    // another node (the services name their fault proxy) is created once
+    // that node runs and has an address.
     for service in Service::ALL {
-        for node in nodes.iter().filter(|n| n.service == service) {
-            engine.start(&node.container).await?;
+        let mut started = Vec::new();
+        for spec in specs.iter().filter(|n| n.service == service) {
+            let container = object_name(run, &spec.name);
+            let mut labels = base_labels.clone();
+            labels.insert(LABEL_ZONE.into(), spec.zone.clone());
+            labels.insert(LABEL_ROLE.into(), spec.service.role().into());
+            labels.insert(LABEL_SERVICE.into(), spec.service.name().into());
+            labels.insert(LABEL_NAME.into(), spec.name.clone());
+            let mut volumes = Vec::new();
+            for (suffix, path) in &spec.volumes {
+                let volume = object_name(run, suffix);
+                engine.create_volume(&volume, labels.clone()).await?;
+                volumes.push((volume, path.clone()));
+            }
+            let mut extra_hosts = Vec::new();
+            for (hostname, target) in &spec.hosts {
+                let target = object_name(run, target);
+                let ip = engine.ip_address(&target, &network).await?;
+                extra_hosts.push(format!("{hostname}:{ip}"));
+            }
+            let publish: Vec<(u16, u16)> = spec
+                .ports
+                .iter()
+                .map(|&p| (p, host_ports.next().unwrap_or(0)))
+                .collect();
+            let cfg = ContainerConfig {
+                name: container.clone(),
+                image: images::current(spec.service.image()),
+                cmd: spec.cmd.clone(),
+                env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                labels,
+                network: network.clone(),
+                aliases: topology::aliases(spec),
+                publish: publish.clone(),
+                volumes,
+                extra_hosts,
+                hostname: spec.name.clone(),
+            };
+            engine.create_container(&cfg).await?;
+            let files: Vec<(String, Vec<u8>, u32)> = spec
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.contents.clone().into_bytes(), 0o644))
+                .collect();
+            engine.upload_files(&container, &files).await?;
+            started.push(container.clone());
+            nodes.push(Node {
+                name: spec.name.clone(),
+                container,
+                service: spec.service,
+                zone: spec.zone.clone(),
+                ports: publish.into_iter().collect(),
+            });
+        }
+        for container in started {
+            engine.start(&container).await?;
         }
     }
     Ok(Stack {

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::ready::{patroni, probe_client};
 use super::topology::{
-    ETCD_PORT, HTTP_PORT, KAFKA_PORT, PATRONI_PORT, PG_PORT, REDIS_PORT, STATS_PORT,
+    ETCD_PORT, HTTP_PORT, KAFKA_PORT, PATRONI_PORT, PG_PORT, PROXY_API_PORT, REDIS_PORT, STATS_PORT,
 };
 use super::{Node, Service, Stack, StackError};
 
@@ -77,6 +77,7 @@ async fn row(stack: &Stack, n: &Node) -> Result<NodeStatus, StackError> {
         Service::Etcd => ETCD_PORT,
         Service::Redis => REDIS_PORT,
         Service::Broker => KAFKA_PORT,
+        Service::Proxy => PROXY_API_PORT,
         _ => HTTP_PORT,
     };
     Ok(NodeStatus {
@@ -184,6 +185,26 @@ async fn health(n: &Node) -> String {
             };
             match tcp_exchange(&addr, b"").await {
                 Some(_) => "accepting connections".into(),
+                None => "unreachable".into(),
+            }
+        }
+        Service::Proxy => {
+            let Some(addr) = n.addr(PROXY_API_PORT) else {
+                return "unreachable".into();
+            };
+            let proxies = match client.get(format!("http://{addr}/proxies")).send().await {
+                Ok(r) => r.json::<serde_json::Value>().await.ok(),
+                Err(_) => None,
+            };
+            match proxies.as_ref().and_then(|p| p.as_object()) {
+                Some(map) => {
+                    let toxics: usize = map
+                        .values()
+                        .map(|p| p["toxics"].as_array().map_or(0, Vec::len))
+                        .sum();
+                    let enabled = map.values().filter(|p| p["enabled"] == true).count();
+                    format!("{enabled}/{} proxies, {toxics} toxics", map.len())
+                }
                 None => "unreachable".into(),
             }
         }

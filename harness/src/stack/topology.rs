@@ -25,6 +25,10 @@ pub const REDIS_PORT: u16 = 6379;
 pub const KAFKA_PORT: u16 = 9092;
 /// HAProxy's statistics page.
 pub const STATS_PORT: u16 = 8404;
+/// The fault proxies' API port (Toxiproxy's).
+pub const PROXY_API_PORT: u16 = 8474;
+/// First port of the gateway's proxies to the orders replicas (one each).
+pub const GATEWAY_PROXY_BASE_PORT: u16 = 18080;
 
 /// Superuser credentials of the Patroni cluster (a throw-away test stack).
 pub const PG_SUPERUSER: (&str, &str) = ("postgres", "postgres");
@@ -53,16 +57,19 @@ pub enum Service {
     Redis,
     /// The Kafka-protocol broker.
     Broker,
+    /// A fault proxy in front of one service's dependencies.
+    Proxy,
 }
 
 impl Service {
     /// Every service, in start order.
-    pub const ALL: [Service; 9] = [
+    pub const ALL: [Service; 10] = [
         Service::Etcd,
         Service::Postgres,
         Service::DbRouter,
         Service::Redis,
         Service::Broker,
+        Service::Proxy,
         Service::Orders,
         Service::Analytics,
         Service::Gateway,
@@ -81,6 +88,7 @@ impl Service {
             Service::DbRouter => "db-router",
             Service::Redis => "redis",
             Service::Broker => "broker",
+            Service::Proxy => "proxy",
         }
     }
 
@@ -99,6 +107,7 @@ impl Service {
             Service::DbRouter => "router",
             Service::Redis => "cache",
             Service::Broker => "broker",
+            Service::Proxy => "proxy",
         }
     }
 
@@ -111,6 +120,7 @@ impl Service {
             Service::Etcd => "etcd",
             Service::Redis => "redis",
             Service::Broker => "broker",
+            Service::Proxy => "proxy",
         }
     }
 }
@@ -143,6 +153,9 @@ pub struct NodeSpec {
     pub ports: Vec<u16>,
     /// Named volumes: (suffix of the volume's name, mount path).
     pub volumes: Vec<(String, String)>,
+    /// `/etc/hosts` entries: a hostname that must resolve to another node
+    /// of the stack (resolved to its address when the container is made).
+    pub hosts: Vec<(String, String)>,
 }
 
 impl NodeSpec {
@@ -156,6 +169,7 @@ impl NodeSpec {
             files: Vec::new(),
             ports: Vec::new(),
             volumes: Vec::new(),
+            hosts: Vec::new(),
         }
     }
 
@@ -250,20 +264,52 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
     broker.volumes = vec![("broker-data".into(), "/var/lib/tansu/data".into())];
     out.push(broker);
 
+    // A fault proxy per client service: every byte orders, analytics and
+    // the gateway exchange with a dependency passes through one, so a toxic
+    // can act on one hop (`orders->postgres`) without touching another.
+    let proxy_node = |name: &str, routes: &[ProxyRoute]| {
+        let json: Vec<serde_json::Value> = routes
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "name": r.name,
+                    "listen": format!("0.0.0.0:{}", r.listen_port),
+                    "upstream": r.upstream,
+                })
+            })
+            .collect();
+        let mut n = NodeSpec::new(name, Service::Proxy, GLOBAL_ZONE).env(
+            "FAULTLINE_PROXIES",
+            serde_json::Value::Array(json).to_string(),
+        );
+        n.ports = vec![PROXY_API_PORT];
+        n
+    };
+    for client in [Service::Gateway, Service::Orders, Service::Analytics] {
+        out.push(proxy_node(
+            &proxy_name(client),
+            &proxy_routes(client, settings),
+        ));
+    }
+
     let (app_user, app_pw) = PG_APP_USER;
+    let orders_proxy = proxy_name(Service::Orders);
     for z in zones {
         let mut n = NodeSpec::new(format!("orders-{z}"), Service::Orders, z)
             .env("ZONE", z)
             .env(
                 "DATABASE_URL",
-                format!("postgres://{app_user}:{app_pw}@db-router:{PG_PORT}/orders"),
+                format!("postgres://{app_user}:{app_pw}@{orders_proxy}:{PG_PORT}/orders"),
             )
-            .env("REDIS_URL", format!("redis://redis:{REDIS_PORT}"))
+            .env("REDIS_URL", format!("redis://{orders_proxy}:{REDIS_PORT}"))
             .env("KAFKA_BROKERS", format!("kafka:{KAFKA_PORT}"));
         n.cmd = vec!["/usr/local/bin/orders".into()];
         n.ports = vec![HTTP_PORT];
+        // The broker advertises `kafka:9092`; for orders, that is its proxy.
+        n.hosts = vec![("kafka".into(), orders_proxy.clone())];
         out.push(n);
     }
+    let analytics_proxy = proxy_name(Service::Analytics);
     for i in 0..settings.analytics_replicas as usize {
         let z = nth_zone(settings, i);
         let name = if (settings.analytics_replicas as usize) <= zones.len() {
@@ -275,16 +321,24 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
             .env("ZONE", z)
             .env(
                 "DATABASE_URL",
-                format!("postgres://{app_user}:{app_pw}@db-router:{PG_PORT}/analytics"),
+                format!("postgres://{app_user}:{app_pw}@{analytics_proxy}:{PG_PORT}/analytics"),
             )
             .env("KAFKA_BROKERS", format!("kafka:{KAFKA_PORT}"));
         n.cmd = vec!["/usr/local/bin/analytics".into()];
         n.ports = vec![HTTP_PORT];
+        n.hosts = vec![("kafka".into(), analytics_proxy.clone())];
         out.push(n);
     }
-    let upstreams = zones
+    let gateway_proxy = proxy_name(Service::Gateway);
+    let upstreams = proxy_routes(Service::Gateway, settings)
         .iter()
-        .map(|z| format!("orders-{z}:{HTTP_PORT}"))
+        .map(|r| {
+            format!(
+                "{}={gateway_proxy}:{}",
+                r.upstream.split(':').next().unwrap_or(""),
+                r.listen_port
+            )
+        })
         .collect::<Vec<_>>()
         .join(",");
     let g = &settings.gateway;
@@ -326,13 +380,131 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
     out
 }
 
-/// Extra DNS aliases a node answers to on the stack's network.
+/// The DNS aliases a node answers to on the stack's network.
 pub fn aliases(node: &NodeSpec) -> Vec<String> {
-    let mut a = vec![node.name.clone()];
-    if node.service == Service::Broker {
-        a.push("kafka".into());
+    vec![node.name.clone()]
+}
+
+/// The fault proxy in front of a client service's dependencies.
+pub fn proxy_name(client: Service) -> String {
+    format!("proxy-{}", client.name())
+}
+
+/// One proxy of a fault-proxy node: a listen port and where it forwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyRoute {
+    /// The proxy's name on its node (`orders-postgres`).
+    pub name: String,
+    /// The port clients connect to on the proxy node.
+    pub listen_port: u16,
+    /// `host:port` it forwards to.
+    pub upstream: String,
+}
+
+/// The proxies in front of `client`'s dependencies.
+pub fn proxy_routes(client: Service, settings: &StackSettings) -> Vec<ProxyRoute> {
+    let route = |name: String, listen_port: u16, upstream: String| ProxyRoute {
+        name,
+        listen_port,
+        upstream,
+    };
+    let c = client.name();
+    match client {
+        Service::Gateway => settings
+            .zones
+            .iter()
+            .enumerate()
+            .map(|(i, z)| {
+                route(
+                    format!("gateway-orders-{z}"),
+                    GATEWAY_PROXY_BASE_PORT + i as u16,
+                    format!("orders-{z}:{HTTP_PORT}"),
+                )
+            })
+            .collect(),
+        Service::Orders => vec![
+            route(
+                format!("{c}-postgres"),
+                PG_PORT,
+                format!("db-router:{PG_PORT}"),
+            ),
+            route(
+                format!("{c}-redis"),
+                REDIS_PORT,
+                format!("redis:{REDIS_PORT}"),
+            ),
+            route(
+                format!("{c}-kafka"),
+                KAFKA_PORT,
+                format!("broker:{KAFKA_PORT}"),
+            ),
+        ],
+        Service::Analytics => vec![
+            route(
+                format!("{c}-postgres"),
+                PG_PORT,
+                format!("db-router:{PG_PORT}"),
+            ),
+            route(
+                format!("{c}-kafka"),
+                KAFKA_PORT,
+                format!("broker:{KAFKA_PORT}"),
+            ),
+        ],
+        _ => Vec::new(),
     }
-    a
+}
+
+/// A network hop a toxic can act on: the proxy node and the proxies on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HopProxies {
+    /// The fault-proxy node (`proxy-orders`).
+    pub node: String,
+    /// Its proxies that carry the hop.
+    pub proxies: Vec<String>,
+}
+
+/// Resolves a hop name — `<orders|analytics>-><postgres|redis|kafka>`,
+/// `gateway->orders` (every replica) or `gateway->orders-<zone>` — to the
+/// proxies that carry it.
+pub fn hop(name: &str, settings: &StackSettings) -> Option<HopProxies> {
+    let (from, to) = name.split_once("->")?;
+    let client = Service::from_name(from.trim())?;
+    let to = to.trim();
+    let routes = proxy_routes(client, settings);
+    let proxies: Vec<String> = routes
+        .iter()
+        .filter(|r| {
+            let dependency = r.name.strip_prefix(&format!("{from}-")).unwrap_or(&r.name);
+            dependency == to || (client == Service::Gateway && to == "orders")
+        })
+        .map(|r| r.name.clone())
+        .collect();
+    (!proxies.is_empty()).then(|| HopProxies {
+        node: proxy_name(client),
+        proxies,
+    })
+}
+
+/// Every hop name the stack has (for messages and validation).
+pub fn hop_names(settings: &StackSettings) -> Vec<String> {
+    let mut out = vec!["gateway->orders".to_string()];
+    out.extend(
+        settings
+            .zones
+            .iter()
+            .map(|z| format!("gateway->orders-{z}")),
+    );
+    for client in [Service::Orders, Service::Analytics] {
+        for r in proxy_routes(client, settings) {
+            let dep = r
+                .name
+                .strip_prefix(&format!("{}-", client.name()))
+                .unwrap_or(&r.name);
+            out.push(format!("{}->{dep}", client.name()));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -359,6 +531,7 @@ mod tests {
             (Service::DbRouter, 1),
             (Service::Redis, 1),
             (Service::Broker, 1),
+            (Service::Proxy, 3),
         ] {
             assert_eq!(by_service(&nodes, service).len(), count, "{service:?}");
         }
@@ -399,14 +572,59 @@ mod tests {
     }
 
     #[test]
-    fn services_reach_dependencies_by_stack_names() {
+    fn services_reach_every_dependency_through_their_fault_proxy() {
         let nodes = nodes(&StackSettings::default());
         let orders = by_service(&nodes, Service::Orders)[0];
         let env: HashMap<_, _> = orders.env.iter().cloned().collect();
-        assert!(env["DATABASE_URL"].contains("@db-router:5432/orders"));
+        assert!(env["DATABASE_URL"].contains("@proxy-orders:5432/orders"));
+        assert_eq!(env["REDIS_URL"], "redis://proxy-orders:6379");
         assert_eq!(env["KAFKA_BROKERS"], "kafka:9092");
-        let broker = by_service(&nodes, Service::Broker)[0];
-        assert!(aliases(broker).contains(&"kafka".to_string()));
+        assert_eq!(
+            orders.hosts,
+            [("kafka".to_string(), "proxy-orders".to_string())]
+        );
+        let gateway = by_service(&nodes, Service::Gateway)[0];
+        let env: HashMap<_, _> = gateway.env.iter().cloned().collect();
+        assert_eq!(
+            env["UPSTREAMS"],
+            "orders-a=proxy-gateway:18080,orders-b=proxy-gateway:18081,orders-c=proxy-gateway:18082"
+        );
+        assert_eq!(by_service(&nodes, Service::Proxy).len(), 3);
+        let proxy = nodes.iter().find(|n| n.name == "proxy-orders").unwrap();
+        let routes: Vec<serde_json::Value> = serde_json::from_str(
+            &proxy
+                .env
+                .iter()
+                .find(|(k, _)| k == "FAULTLINE_PROXIES")
+                .unwrap()
+                .1,
+        )
+        .unwrap();
+        assert_eq!(routes[0]["upstream"], "db-router:5432");
+    }
+
+    #[test]
+    fn hops_resolve_to_their_proxies() {
+        let s = StackSettings::default();
+        let h = hop("orders->postgres", &s).unwrap();
+        assert_eq!(
+            (h.node.as_str(), h.proxies.as_slice()),
+            ("proxy-orders", ["orders-postgres".to_string()].as_slice())
+        );
+        assert_eq!(hop("gateway->orders", &s).unwrap().proxies.len(), 3);
+        assert_eq!(
+            hop("gateway->orders-b", &s).unwrap().proxies,
+            ["gateway-orders-b"]
+        );
+        assert_eq!(
+            hop("analytics->kafka", &s).unwrap().proxies,
+            ["analytics-kafka"]
+        );
+        assert!(hop("analytics->redis", &s).is_none());
+        assert!(hop("nonsense", &s).is_none());
+        for name in hop_names(&s) {
+            assert!(hop(&name, &s).is_some(), "{name}");
+        }
     }
 
     #[test]

@@ -42,6 +42,8 @@ impl Config {
         Ok(Config {
             listen: config::string("LISTEN_ADDR", "0.0.0.0:8080"),
             zone: config::string("ZONE", "local"),
+            // `name=host:port` entries (the name labels the circuit), or
+            // plain `host:port`.
             upstreams: config::list("UPSTREAMS", "orders:8080"),
             timeout: config::duration("REQUEST_TIMEOUT", Duration::from_secs(5))?,
             connect_timeout: config::duration("CONNECT_TIMEOUT", Duration::from_secs(1))?,
@@ -99,10 +101,13 @@ async fn main() -> ExitCode {
     let upstreams = cfg
         .upstreams
         .iter()
-        .map(|addr| Upstream {
-            name: addr.split(':').next().unwrap_or(addr).to_string(),
-            base: format!("http://{addr}"),
-            breaker: Mutex::new(Breaker::new(cfg.breaker)),
+        .map(|entry| {
+            let (name, addr) = upstream_entry(entry);
+            Upstream {
+                name,
+                base: format!("http://{addr}"),
+                breaker: Mutex::new(Breaker::new(cfg.breaker)),
+            }
         })
         .collect();
     let gw = Arc::new(Gateway {
@@ -123,6 +128,14 @@ async fn main() -> ExitCode {
     }
     tracing::info!("stopped");
     ExitCode::SUCCESS
+}
+
+/// An `UPSTREAMS` entry: `name=host:port`, or `host:port` named by its host.
+fn upstream_entry(entry: &str) -> (String, &str) {
+    match entry.split_once('=') {
+        Some((name, addr)) => (name.to_string(), addr),
+        None => (entry.split(':').next().unwrap_or(entry).to_string(), entry),
+    }
 }
 
 fn fallback(reason: &str) -> Response {
@@ -271,4 +284,21 @@ async fn health(State(gw): State<Arc<Gateway>>) -> Json<Health> {
             .with("zone", gw.cfg.zone.clone())
             .with("upstreams", circuits),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upstream_entry;
+
+    #[test]
+    fn upstream_entries_may_carry_a_name() {
+        assert_eq!(
+            upstream_entry("orders-a=proxy-gateway:18080"),
+            ("orders-a".into(), "proxy-gateway:18080")
+        );
+        assert_eq!(
+            upstream_entry("orders-b:8080"),
+            ("orders-b".into(), "orders-b:8080")
+        );
+    }
 }
