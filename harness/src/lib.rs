@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod faults;
 pub mod images;
 pub mod measure;
 pub mod platform;

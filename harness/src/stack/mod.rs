@@ -357,6 +357,17 @@ impl Stack {
         })
     }
 
+    /// The stack's zones (those of its gateways), sorted.
+    pub fn zones(&self) -> Vec<String> {
+        let mut z: Vec<String> = self
+            .nodes_of(Service::Gateway)
+            .map(|n| n.zone.clone())
+            .collect();
+        z.sort();
+        z.dedup();
+        z
+    }
+
     /// The engine the stack runs on.
     pub fn engine(&self) -> &Engine {
         &self.engine

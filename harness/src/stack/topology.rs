@@ -288,7 +288,7 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
     for client in [Service::Gateway, Service::Orders, Service::Analytics] {
         out.push(proxy_node(
             &proxy_name(client),
-            &proxy_routes(client, settings),
+            &proxy_routes(client, zones),
         ));
     }
 
@@ -330,7 +330,7 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
         out.push(n);
     }
     let gateway_proxy = proxy_name(Service::Gateway);
-    let upstreams = proxy_routes(Service::Gateway, settings)
+    let upstreams = proxy_routes(Service::Gateway, zones)
         .iter()
         .map(|r| {
             format!(
@@ -402,7 +402,7 @@ pub struct ProxyRoute {
 }
 
 /// The proxies in front of `client`'s dependencies.
-pub fn proxy_routes(client: Service, settings: &StackSettings) -> Vec<ProxyRoute> {
+pub fn proxy_routes(client: Service, zones: &[String]) -> Vec<ProxyRoute> {
     let route = |name: String, listen_port: u16, upstream: String| ProxyRoute {
         name,
         listen_port,
@@ -410,8 +410,7 @@ pub fn proxy_routes(client: Service, settings: &StackSettings) -> Vec<ProxyRoute
     };
     let c = client.name();
     match client {
-        Service::Gateway => settings
-            .zones
+        Service::Gateway => zones
             .iter()
             .enumerate()
             .map(|(i, z)| {
@@ -467,11 +466,11 @@ pub struct HopProxies {
 /// Resolves a hop name — `<orders|analytics>-><postgres|redis|kafka>`,
 /// `gateway->orders` (every replica) or `gateway->orders-<zone>` — to the
 /// proxies that carry it.
-pub fn hop(name: &str, settings: &StackSettings) -> Option<HopProxies> {
+pub fn hop(name: &str, zones: &[String]) -> Option<HopProxies> {
     let (from, to) = name.split_once("->")?;
     let client = Service::from_name(from.trim())?;
     let to = to.trim();
-    let routes = proxy_routes(client, settings);
+    let routes = proxy_routes(client, zones);
     let proxies: Vec<String> = routes
         .iter()
         .filter(|r| {
@@ -487,16 +486,11 @@ pub fn hop(name: &str, settings: &StackSettings) -> Option<HopProxies> {
 }
 
 /// Every hop name the stack has (for messages and validation).
-pub fn hop_names(settings: &StackSettings) -> Vec<String> {
+pub fn hop_names(zones: &[String]) -> Vec<String> {
     let mut out = vec!["gateway->orders".to_string()];
-    out.extend(
-        settings
-            .zones
-            .iter()
-            .map(|z| format!("gateway->orders-{z}")),
-    );
+    out.extend(zones.iter().map(|z| format!("gateway->orders-{z}")));
     for client in [Service::Orders, Service::Analytics] {
-        for r in proxy_routes(client, settings) {
+        for r in proxy_routes(client, zones) {
             let dep = r
                 .name
                 .strip_prefix(&format!("{}-", client.name()))
@@ -605,7 +599,7 @@ mod tests {
 
     #[test]
     fn hops_resolve_to_their_proxies() {
-        let s = StackSettings::default();
+        let s = StackSettings::default().zones;
         let h = hop("orders->postgres", &s).unwrap();
         assert_eq!(
             (h.node.as_str(), h.proxies.as_slice()),

@@ -1,0 +1,108 @@
+//! The fault journal: when each fault went in and came out, on the run's
+//! monotonic clock (to align with requests) and the wall clock (for people
+//! and other logs). Appended to `faults.jsonl` as it happens.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::FaultSpan;
+
+/// One fault's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Its number in the scenario.
+    pub id: usize,
+    /// Its kind's scenario name.
+    pub kind: String,
+    /// Its label.
+    pub label: String,
+    /// What it acted on.
+    pub targets: Vec<String>,
+    /// Injection, µs from the run's start.
+    pub injected_at_us: u64,
+    /// Injection, ms since the Unix epoch.
+    pub injected_unix_ms: u64,
+    /// Revert, µs from the run's start.
+    pub reverted_at_us: Option<u64>,
+    /// Revert, ms since the Unix epoch.
+    pub reverted_unix_ms: Option<u64>,
+    /// Why injecting or reverting failed, if it did.
+    pub error: Option<String>,
+}
+
+impl JournalEntry {
+    /// The span measurement needs.
+    pub fn span(&self) -> FaultSpan {
+        FaultSpan {
+            label: self.label.clone(),
+            injected_us: self.injected_at_us,
+            reverted_us: self.reverted_at_us,
+        }
+    }
+}
+
+/// Every fault of a run, optionally mirrored to a JSON-lines file.
+#[derive(Debug, Default)]
+pub struct Journal {
+    /// The entries, in injection order.
+    pub entries: Vec<JournalEntry>,
+    file: Option<(PathBuf, std::fs::File)>,
+}
+
+impl Journal {
+    /// A journal that only lives in memory.
+    pub fn in_memory() -> Self {
+        Journal::default()
+    }
+
+    /// A journal that also appends every event to `path`.
+    pub fn to_file(path: PathBuf) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(Journal {
+            entries: Vec::new(),
+            file: Some((path, file)),
+        })
+    }
+
+    fn append(&mut self, event: &str, entry: &JournalEntry) {
+        if let Some((_, f)) = self.file.as_mut() {
+            let mut v = serde_json::to_value(entry).unwrap_or_default();
+            v["event"] = event.into();
+            let _ = writeln!(f, "{v}");
+            let _ = f.flush();
+        }
+    }
+
+    /// Records an injection.
+    pub fn injected(&mut self, entry: JournalEntry) {
+        self.append("injected", &entry);
+        self.entries.push(entry);
+    }
+
+    /// Records the revert of fault `id`.
+    pub fn reverted(&mut self, id: usize, at_us: u64, unix_ms: u64, error: Option<String>) {
+        let Some(i) = self.entries.iter().position(|e| e.id == id) else {
+            return;
+        };
+        {
+            let e = &mut self.entries[i];
+            e.reverted_at_us = Some(at_us);
+            e.reverted_unix_ms = Some(unix_ms);
+            if error.is_some() {
+                e.error = error;
+            }
+        }
+        let entry = self.entries[i].clone();
+        self.append("reverted", &entry);
+    }
+
+    /// The spans measurement needs, in injection order.
+    pub fn spans(&self) -> Vec<FaultSpan> {
+        self.entries.iter().map(JournalEntry::span).collect()
+    }
+}

@@ -1,0 +1,266 @@
+//! Faults on Docker: one file per kind, each with `inject` and `revert`.
+//!
+//! Injecting returns a [`Revert`]: everything needed to undo the fault
+//! (containers to start again, to thaw, firewall chains or toxics to
+//! remove). Reverts are few and shared — a pod kill, an AZ outage and a
+//! broker loss all end by starting containers — so they live here, once.
+//! Every injection and revert is written to the [`journal`] with both
+//! clocks (the run's monotonic offset and the wall clock).
+
+pub mod az_isolation;
+pub mod az_outage;
+pub mod bandwidth;
+pub mod blackhole;
+pub mod broker_loss;
+pub mod cache_loss;
+pub mod db_failover;
+pub mod journal;
+pub mod latency;
+pub mod netfilter;
+pub mod partition;
+pub mod pod_kill;
+pub mod pod_pause;
+pub mod reset;
+pub mod select;
+pub mod spec;
+pub mod toxics;
+
+use std::sync::Mutex;
+
+use rand::rngs::StdRng;
+
+use crate::platform::docker::EngineError;
+use crate::stack::{Service, Stack};
+use crate::workload::RunClock;
+pub use journal::{Journal, JournalEntry};
+pub use spec::{Action, FaultKind, FaultSpec};
+
+/// A fault that could not be injected or reverted.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// The engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The selector matched no container.
+    #[error("{fault}: its target matches no container of the stack")]
+    NoTarget {
+        /// The fault's label.
+        fault: String,
+    },
+    /// A hop name the stack does not have.
+    #[error("unknown hop {hop:?}; the stack has: {known}")]
+    UnknownHop {
+        /// The name given.
+        hop: String,
+        /// The names it has.
+        known: String,
+    },
+    /// The fault proxy's API refused or did not answer.
+    #[error("the fault proxy {proxy} failed: {reason}")]
+    Proxy {
+        /// Which proxy node.
+        proxy: String,
+        /// What happened.
+        reason: String,
+    },
+    /// Firewall rules could not be applied inside a container.
+    #[error("firewall rules in {container} failed: {reason}")]
+    Netfilter {
+        /// The container.
+        container: String,
+        /// What happened.
+        reason: String,
+    },
+    /// Patroni refused the operation.
+    #[error("Patroni {operation} failed: {reason}")]
+    Patroni {
+        /// What was asked.
+        operation: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
+}
+
+/// What a fault needs to act: the stack, the run's clock and seeded
+/// randomness (which container "any" picks).
+pub struct FaultContext {
+    /// The stack under test.
+    pub stack: Stack,
+    /// The run's clock (journal timestamps).
+    pub clock: RunClock,
+    /// Seeded choices.
+    pub rng: Mutex<StdRng>,
+}
+
+/// How to undo an injected fault.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Revert {
+    /// Start these containers again (after kills).
+    Start(Vec<String>),
+    /// Thaw these containers.
+    Unpause(Vec<String>),
+    /// Remove these firewall chains: (container, chain).
+    Netfilter(Vec<(String, String)>),
+    /// Remove these toxics: (proxy API address, proxy, toxic).
+    Toxics(Vec<(String, String, String)>),
+    /// Nothing to undo (a switchover).
+    Nothing,
+}
+
+/// A fault in force.
+#[derive(Debug, Clone)]
+pub struct Injected {
+    /// Its number in the scenario (0-based).
+    pub id: usize,
+    /// What was asked.
+    pub spec: FaultSpec,
+    /// The containers or hop it acted on.
+    pub targets: Vec<String>,
+    /// How to undo it.
+    pub revert: Revert,
+}
+
+/// Injects one fault. Nothing is left half-done: a failure part-way
+/// undoes what was done.
+pub async fn inject(
+    ctx: &FaultContext,
+    id: usize,
+    spec: &FaultSpec,
+) -> Result<Injected, FaultError> {
+    let label = spec.label();
+    let (targets, revert) = match &spec.action {
+        Action::Kill(sel) => pod_kill::inject(ctx, sel, &label).await?,
+        Action::Pause(sel) => pod_pause::inject(ctx, sel, &label).await?,
+        Action::ZoneOutage { zone } => az_outage::inject(ctx, zone, &label).await?,
+        Action::ZoneIsolation { zone } => az_isolation::inject(ctx, id, zone, &label).await?,
+        Action::Latency {
+            hop,
+            latency,
+            jitter,
+            direction,
+        } => latency::inject(ctx, id, hop, *latency, *jitter, *direction).await?,
+        Action::Bandwidth {
+            hop,
+            rate_kbps,
+            direction,
+        } => bandwidth::inject(ctx, id, hop, *rate_kbps, *direction).await?,
+        Action::Blackhole { hop, direction } => blackhole::inject(ctx, id, hop, *direction).await?,
+        Action::Reset { hop } => reset::inject(ctx, id, hop).await?,
+        Action::Partition { a, b } => partition::inject(ctx, id, a, b, &label).await?,
+        Action::DbFailover { mode } => db_failover::inject(ctx, *mode).await?,
+        Action::BrokerLoss => broker_loss::inject(ctx, &label).await?,
+        Action::CacheLoss => cache_loss::inject(ctx, &label).await?,
+    };
+    Ok(Injected {
+        id,
+        spec: spec.clone(),
+        targets,
+        revert,
+    })
+}
+
+/// Undoes a fault. Safe to call twice, and after the containers it touched
+/// are gone.
+pub async fn revert(ctx: &FaultContext, fault: &Injected) -> Result<(), FaultError> {
+    undo(&ctx.stack, &fault.revert).await
+}
+
+/// Carries out a [`Revert`].
+pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
+    let engine = stack.engine();
+    match revert {
+        Revert::Start(containers) => {
+            for c in containers {
+                match engine.start(c).await {
+                    Ok(()) => {}
+                    // Already running (started by hand, or twice): fine.
+                    Err(EngineError::Call {
+                        source:
+                            bollard::errors::Error::DockerResponseServerError {
+                                status_code: 304, ..
+                            },
+                        ..
+                    }) => {}
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
+        }
+        Revert::Unpause(containers) => {
+            for c in containers {
+                match engine.unpause(c).await {
+                    Ok(()) => {}
+                    Err(e) if e.is_not_found() || is_not_paused(&e) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
+        }
+        Revert::Netfilter(chains) => {
+            let results = futures_util::future::join_all(
+                chains
+                    .iter()
+                    .map(|(c, chain)| netfilter::heal(engine, c, chain)),
+            )
+            .await;
+            results
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .map(|_| ())
+        }
+        Revert::Toxics(toxics) => {
+            for (api, proxy, name) in toxics {
+                toxics::remove(api, proxy, name).await?;
+            }
+            Ok(())
+        }
+        Revert::Nothing => Ok(()),
+    }
+}
+
+fn is_not_paused(e: &EngineError) -> bool {
+    matches!(
+        e,
+        EngineError::Call {
+            source: bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                ..
+            },
+            ..
+        }
+    )
+}
+
+/// Kills `containers` at once (a power cut) and returns the revert that
+/// starts them again.
+pub(crate) async fn kill_all(stack: &Stack, containers: &[String]) -> Result<Revert, FaultError> {
+    let engine = stack.engine();
+    let results = futures_util::future::join_all(containers.iter().map(|c| engine.kill(c))).await;
+    for r in results {
+        match r {
+            Ok(()) => {}
+            // Not running already (killed by an earlier fault): fine.
+            Err(EngineError::Call {
+                source:
+                    bollard::errors::Error::DockerResponseServerError {
+                        status_code: 409, ..
+                    },
+                ..
+            }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Revert::Start(containers.to_vec()))
+}
+
+/// The container of the single node of `service`.
+pub(crate) fn only(stack: &Stack, service: Service, label: &str) -> Result<String, FaultError> {
+    stack
+        .nodes_of(service)
+        .next()
+        .map(|n| n.container.clone())
+        .ok_or_else(|| FaultError::NoTarget {
+            fault: label.to_string(),
+        })
+}

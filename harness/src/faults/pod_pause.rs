@@ -1,0 +1,32 @@
+//! `pod-pause`: freeze containers (cgroup freezer, `docker pause`) — a hung
+//! process, not a dead one: its sockets stay open and its peers wait.
+
+use super::spec::Selector;
+use super::{select, FaultContext, FaultError, Revert};
+
+/// Freezes the selected containers.
+pub async fn inject(
+    ctx: &FaultContext,
+    sel: &Selector,
+    label: &str,
+) -> Result<(Vec<String>, Revert), FaultError> {
+    let nodes = select::resolve(ctx, sel, label).await?;
+    let engine = ctx.stack.engine();
+    let mut paused = Vec::new();
+    for n in &nodes {
+        if let Err(e) = engine.pause(&n.container).await {
+            let _ = super::undo(&ctx.stack, &Revert::Unpause(paused)).await;
+            return Err(e.into());
+        }
+        paused.push(n.container.clone());
+    }
+    Ok((
+        nodes.into_iter().map(|n| n.name).collect(),
+        Revert::Unpause(paused),
+    ))
+}
+
+/// Thaws them.
+pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<(), FaultError> {
+    super::undo(&ctx.stack, revert).await
+}

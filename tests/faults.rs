@@ -1,0 +1,372 @@
+//! Every fault kind against the real stack: the fault is observable while
+//! it is in force, and after its revert the stack is whole again — every
+//! container running and ready, no toxic, no firewall chain left.
+
+mod support;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use faultline::faults::spec::{Count, Direction, FailoverMode, Group, Role, Selector};
+use faultline::faults::{self, toxics, Action, FaultContext, FaultSpec, Revert};
+use faultline::stack::topology::PROXY_API_PORT;
+use faultline::stack::{ready, Service, Stack, StackSettings};
+use faultline::workload::RunClock;
+use rand::SeedableRng;
+use support::{create_order, eventually, http, start_stack};
+
+fn ctx(stack: &Stack) -> FaultContext {
+    FaultContext {
+        stack: stack.clone(),
+        clock: RunClock::start_now(),
+        rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(7)),
+    }
+}
+
+fn spec(action: Action) -> FaultSpec {
+    FaultSpec {
+        action,
+        duration: Some(Duration::from_secs(5)),
+        permanent: false,
+    }
+}
+
+async fn state(stack: &Stack, name: &str) -> String {
+    let n = stack.node(name).unwrap();
+    stack
+        .engine()
+        .inspect(&n.container)
+        .await
+        .unwrap()
+        .state
+        .and_then(|s| s.status)
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+/// The stack is whole: ready, nothing paused or stopped, no toxic left.
+async fn assert_whole(stack: &Stack) {
+    ready::wait_ready(stack, Duration::from_secs(120))
+        .await
+        .expect("the stack is ready again after the revert");
+    for n in &stack.nodes {
+        assert_eq!(state(stack, &n.name).await, "running", "{}", n.name);
+    }
+    for p in stack.nodes_of(Service::Proxy) {
+        let api = p.addr(PROXY_API_PORT).unwrap();
+        for (proxy, t) in toxics::list(&api).await.unwrap() {
+            assert!(t.is_empty(), "toxic left on {proxy}: {t:?}");
+        }
+    }
+}
+
+async fn chain_exists(stack: &Stack, name: &str, chain: &str) -> bool {
+    let n = stack.node(name).unwrap();
+    let pid = stack
+        .engine()
+        .inspect(&n.container)
+        .await
+        .unwrap()
+        .state
+        .unwrap()
+        .pid
+        .unwrap();
+    let out = tokio::process::Command::new("nsenter")
+        .args(["-t", &pid.to_string(), "-n", "iptables", "-S", chain])
+        .output()
+        .await
+        .unwrap();
+    out.status.success()
+}
+
+async fn timed_create(client: &reqwest::Client, ingress: &str) -> (bool, Duration) {
+    let t = Instant::now();
+    let ok = create_order(client, ingress).await.is_some();
+    (ok, t.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn container_faults_are_observable_and_reverted() {
+    let stack = start_stack(StackSettings::default()).await;
+    let c = ctx(&stack);
+
+    // pod-kill: one orders replica, picked by seed among the three.
+    let kill = spec(Action::Kill(Selector {
+        service: Some(Service::Orders),
+        count: Some(Count::N(1)),
+        ..Default::default()
+    }));
+    let f = faults::inject(&c, 0, &kill).await.unwrap();
+    assert_eq!(f.targets.len(), 1);
+    assert!(f.targets[0].starts_with("orders-"));
+    assert_eq!(state(&stack, &f.targets[0]).await, "exited");
+    faults::revert(&c, &f).await.unwrap();
+    assert_whole(&stack).await;
+
+    // pod-pause: the gateway of zone b is frozen, not dead.
+    let pause = spec(Action::Pause(Selector {
+        service: Some(Service::Gateway),
+        zone: Some("b".into()),
+        ..Default::default()
+    }));
+    let f = faults::inject(&c, 1, &pause).await.unwrap();
+    assert_eq!(f.targets, ["gateway-b"]);
+    assert_eq!(state(&stack, "gateway-b").await, "paused");
+    faults::revert(&c, &f).await.unwrap();
+    assert_whole(&stack).await;
+
+    // cache-loss and broker-loss.
+    for (id, action, name) in [
+        (2, Action::CacheLoss, "redis"),
+        (3, Action::BrokerLoss, "broker"),
+    ] {
+        let f = faults::inject(&c, id, &spec(action)).await.unwrap();
+        assert_eq!(state(&stack, name).await, "exited");
+        faults::revert(&c, &f).await.unwrap();
+        assert_whole(&stack).await;
+    }
+
+    // az-outage: everything in zone c goes at once, and comes back.
+    let f = faults::inject(&c, 4, &spec(Action::ZoneOutage { zone: "c".into() }))
+        .await
+        .unwrap();
+    let in_c: Vec<_> = stack.nodes.iter().filter(|n| n.zone == "c").collect();
+    assert_eq!(f.targets.len(), in_c.len());
+    for n in &in_c {
+        assert_eq!(state(&stack, &n.name).await, "exited", "{}", n.name);
+    }
+    faults::revert(&c, &f).await.unwrap();
+    assert_whole(&stack).await;
+
+    // A revert is safe to repeat.
+    faults::revert(&c, &f).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn network_faults_cut_what_they_say_and_heal() {
+    let stack = start_stack(StackSettings::default()).await;
+    let c = ctx(&stack);
+    let client = http();
+    let ingress = stack.ingress_url().unwrap();
+    let gateway_a = format!(
+        "http://{}",
+        stack.node("gateway-a").unwrap().addr(8080).unwrap()
+    );
+    let id = create_order(&client, &ingress).await.unwrap();
+    let read_via_a = || {
+        let client = client.clone();
+        let url = format!("{gateway_a}/orders/{id}");
+        async move {
+            client
+                .get(&url)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+                .unwrap_or(0)
+        }
+    };
+    assert_eq!(read_via_a().await, 200);
+
+    // az-isolation of zone a: gateway-a can no longer reach anything outside
+    // its zone (its orders proxy is regional), so its reads fail; the chain
+    // is in every zone-a container.
+    let f = faults::inject(&c, 10, &spec(Action::ZoneIsolation { zone: "a".into() }))
+        .await
+        .unwrap();
+    assert!(f.targets.contains(&"pg-a".to_string()));
+    assert!(chain_exists(&stack, "etcd-a", "FL-10").await);
+    // Both sides drop the other's packets; zones b and c still talk.
+    assert!(chain_exists(&stack, "etcd-b", "FL-10").await);
+    assert_ne!(
+        read_via_a().await,
+        200,
+        "isolated gateway still served a read"
+    );
+    let gateway_b = format!(
+        "http://{}",
+        stack.node("gateway-b").unwrap().addr(8080).unwrap()
+    );
+    let r = client
+        .get(format!("{gateway_b}/orders/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "zone b lost its own path to orders");
+    faults::revert(&c, &f).await.unwrap();
+    assert!(!chain_exists(&stack, "etcd-a", "FL-10").await);
+    assert_whole(&stack).await;
+    eventually(Duration::from_secs(60), "gateway-a reads again", || async {
+        (read_via_a().await == 200).then_some(())
+    })
+    .await;
+
+    // partition: the gateways cannot reach their fault proxy.
+    let part = spec(Action::Partition {
+        a: Group {
+            services: vec![Service::Gateway],
+            ..Default::default()
+        },
+        b: Group {
+            services: vec![Service::Proxy],
+            ..Default::default()
+        },
+    });
+    let f = faults::inject(&c, 11, &part).await.unwrap();
+    assert!(chain_exists(&stack, "gateway-b", "FL-11").await);
+    assert!(chain_exists(&stack, "proxy-gateway", "FL-11").await);
+    assert!(!chain_exists(&stack, "orders-b", "FL-11").await);
+    let (ok, _) = timed_create(&client, &ingress).await;
+    assert!(
+        !ok,
+        "a write got through a partition between gateways and their proxy"
+    );
+    faults::revert(&c, &f).await.unwrap();
+    assert_whole(&stack).await;
+    eventually(
+        Duration::from_secs(60),
+        "writes after the partition heals",
+        || async { create_order(&client, &ingress).await.map(|_| ()) },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hop_faults_act_through_the_proxies_and_leave_no_toxic() {
+    let stack = start_stack(StackSettings::default()).await;
+    let c = ctx(&stack);
+    let client = http();
+    let ingress = stack.ingress_url().unwrap();
+    let (ok, before) = timed_create(&client, &ingress).await;
+    assert!(ok);
+
+    // latency on orders->postgres: a write waits for it (several round
+    // trips to the database per write).
+    let lat = spec(Action::Latency {
+        hop: "orders->postgres".into(),
+        latency: Duration::from_millis(200),
+        jitter: Duration::ZERO,
+        direction: Direction::Downstream,
+    });
+    let f = faults::inject(&c, 20, &lat).await.unwrap();
+    assert!(matches!(&f.revert, Revert::Toxics(t) if t.len() == 1));
+    let (ok, during) = timed_create(&client, &ingress).await;
+    assert!(
+        ok && during >= Duration::from_millis(200),
+        "{during:?} (before: {before:?})"
+    );
+    faults::revert(&c, &f).await.unwrap();
+    let (ok, after) = timed_create(&client, &ingress).await;
+    assert!(ok && after < Duration::from_millis(200), "{after:?}");
+
+    // bandwidth on gateway->orders (all three replicas, both directions).
+    let bw = spec(Action::Bandwidth {
+        hop: "gateway->orders".into(),
+        rate_kbps: 1,
+        direction: Direction::Both,
+    });
+    let f = faults::inject(&c, 21, &bw).await.unwrap();
+    assert!(matches!(&f.revert, Revert::Toxics(t) if t.len() == 6));
+    let (_, during) = timed_create(&client, &ingress).await;
+    assert!(during >= Duration::from_millis(100), "{during:?}");
+    faults::revert(&c, &f).await.unwrap();
+
+    // blackhole on orders->redis: reads degrade to the database.
+    let id = create_order(&client, &ingress).await.unwrap();
+    let read = || {
+        let client = client.clone();
+        let url = format!("{ingress}/orders/{id}");
+        async move {
+            let r = client.get(&url).send().await.unwrap();
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            (status, body["source"].as_str().unwrap_or("").to_string())
+        }
+    };
+    read().await;
+    let hole = spec(Action::Blackhole {
+        hop: "orders->redis".into(),
+        direction: Direction::Both,
+    });
+    let f = faults::inject(&c, 22, &hole).await.unwrap();
+    assert_eq!(read().await, (200, "db".to_string()));
+    faults::revert(&c, &f).await.unwrap();
+
+    // reset on orders->postgres: writes fail while it lasts.
+    let reset = spec(Action::Reset {
+        hop: "orders->postgres".into(),
+    });
+    let f = faults::inject(&c, 23, &reset).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (ok, _) = timed_create(&client, &ingress).await;
+    assert!(
+        !ok,
+        "a write got through while every database connection is reset"
+    );
+    faults::revert(&c, &f).await.unwrap();
+    assert_whole(&stack).await;
+
+    // An unknown hop is refused with the list of hops.
+    let bad = spec(Action::Reset {
+        hop: "orders->mongo".into(),
+    });
+    let e = faults::inject(&c, 24, &bad).await.unwrap_err().to_string();
+    assert!(e.contains("orders->postgres"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn db_failover_kills_or_switches_the_leader_and_the_old_one_rejoins() {
+    let stack = start_stack(StackSettings::default()).await;
+    let c = ctx(&stack);
+    let client = http();
+    let ingress = stack.ingress_url().unwrap();
+
+    let first = ready::leader(&stack).await.unwrap();
+    let f = faults::inject(
+        &c,
+        30,
+        &spec(Action::DbFailover {
+            mode: FailoverMode::Switchover,
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(f.targets[0], first);
+    let second = eventually(Duration::from_secs(60), "switchover", || async {
+        ready::leader(&stack).await.filter(|l| *l != first)
+    })
+    .await;
+    assert_eq!(f.targets[1], second);
+    faults::revert(&c, &f).await.unwrap();
+    assert_whole(&stack).await;
+
+    let kill = spec(Action::DbFailover {
+        mode: FailoverMode::KillLeader,
+    });
+    let f = faults::inject(&c, 31, &kill).await.unwrap();
+    assert_eq!(f.targets, [second.clone()]);
+    assert_eq!(state(&stack, &second).await, "exited");
+    eventually(Duration::from_secs(60), "a new leader", || async {
+        ready::leader(&stack).await.filter(|l| *l != second)
+    })
+    .await;
+    eventually(
+        Duration::from_secs(60),
+        "writes on the new leader",
+        || async { create_order(&client, &ingress).await.map(|_| ()) },
+    )
+    .await;
+    faults::revert(&c, &f).await.unwrap();
+    // The old leader rejoins as a streaming replica: the readiness check
+    // waits for exactly that.
+    assert_whole(&stack).await;
+
+    // A leader-role selector finds whoever leads now.
+    let leader_now = ready::leader(&stack).await.unwrap();
+    let pause = spec(Action::Pause(Selector {
+        role: Some(Role::Leader),
+        ..Default::default()
+    }));
+    let f = faults::inject(&c, 32, &pause).await.unwrap();
+    assert_eq!(f.targets, [leader_now]);
+    faults::revert(&c, &f).await.unwrap();
+}
