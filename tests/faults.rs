@@ -343,7 +343,7 @@ async fn db_failover_kills_or_switches_the_leader_and_the_old_one_rejoins() {
         mode: FailoverMode::KillLeader,
     });
     let f = faults::inject(&c, 31, &kill).await.unwrap();
-    assert_eq!(f.targets, [second.clone()]);
+    assert_eq!(f.targets, std::slice::from_ref(&second));
     assert_eq!(state(&stack, &second).await, "exited");
     eventually(Duration::from_secs(60), "a new leader", || async {
         ready::leader(&stack).await.filter(|l| *l != second)
