@@ -18,7 +18,10 @@ pub mod platform;
 pub mod probes;
 pub mod project;
 pub mod proxy;
+pub mod scenario;
+pub mod source;
 pub mod stack;
+pub mod targets;
 pub mod workload;
 
 pub use error::{Error, Exit};
