@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use faultline::measure::{WriteOutcome, SECOND_US};
@@ -36,11 +34,7 @@ fn spec(seed: u64) -> LoadSpec {
 }
 
 fn opts() -> LoadOptions {
-    LoadOptions {
-        good_latency: Duration::from_secs(2),
-        raw_csv: None,
-        stop: Arc::new(AtomicBool::new(false)),
-    }
+    LoadOptions::new(Duration::from_secs(2))
 }
 
 #[tokio::test(flavor = "multi_thread")]

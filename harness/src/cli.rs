@@ -4,12 +4,14 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Exit};
 use crate::images;
 use crate::platform::docker::Engine;
-use crate::stack::{self, Owner, Stack, StackSettings, UpOptions};
+use crate::stack::{self, Owner, Stack, UpOptions};
 
 /// faultline: break a real stack on purpose and prove its recovery targets.
 #[derive(Debug, Parser)]
@@ -55,6 +57,46 @@ pub enum Command {
         /// Run id, when several stacks run.
         #[arg(long)]
         run: Option<String>,
+    },
+    /// Run a scenario: stack, load, faults, measurements, verdict, reports.
+    Run {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// System profile (overrides the scenario's `system`).
+        #[arg(long)]
+        system: Option<String>,
+        /// Seed (overrides the scenario's; printed and written to the report).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Report folder (default reports/runs/<time>-<scenario>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Leave a stack this run started running.
+        #[arg(long)]
+        keep_stack: bool,
+        /// Print the plan (faults, targets, times) and touch nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Check scenario files without Docker (exit 2 on the first mistake).
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Validate against this system's profile.
+        #[arg(long)]
+        system: Option<String>,
+    },
+    /// Print the documented targets of one system, or of all.
+    Targets {
+        /// One system.
+        #[arg(long)]
+        system: Option<String>,
+    },
+    /// Re-render a run's reports from its report.json and timeline.csv.
+    Report {
+        /// The run's report folder.
+        dir: PathBuf,
     },
     /// Drive open-loop load at one URL and print what was measured (no
     /// stack needed; the benchmarks use it).
@@ -163,8 +205,10 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             Ok(Exit::Pass)
         }
         Command::Up { system, timeout } => {
+            let root = crate::project::root();
+            let profile = crate::targets::load(&crate::targets::profiles_dir(&root), &system)?;
             let engine = Engine::connect(cli.allow_remote).await?;
-            let settings = StackSettings::default();
+            let settings = profile.stack.clone();
             let opts = UpOptions {
                 run: stack::new_run_id(),
                 system,
@@ -206,6 +250,94 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             let removed = stack.down().await?;
             println!("stack {} removed ({removed} objects)", stack.run);
             Ok(Exit::Pass)
+        }
+        Command::Run {
+            scenario,
+            system,
+            seed,
+            out,
+            keep_stack,
+            dry_run,
+        } => {
+            let (sc, profile) = crate::run::load(&scenario, system.as_deref())?;
+            let opts = crate::run::RunOptions {
+                system,
+                seed,
+                out_dir: out,
+                keep_stack,
+                dry_run,
+                allow_remote: cli.allow_remote,
+                quiet: false,
+            };
+            let outcome = match crate::run::execute(&sc, &profile, &opts).await {
+                Err(Error::DryRun) => return Ok(Exit::Pass),
+                other => other?,
+            };
+            print!("{}", crate::report::console::render(&outcome.report));
+            println!("reports: {}", outcome.dir.display());
+            Ok(if outcome.interrupted {
+                Exit::Interrupted
+            } else if outcome.verdict.pass {
+                Exit::Pass
+            } else {
+                Exit::CheckFailed
+            })
+        }
+        Command::Validate { files, system } => {
+            for f in &files {
+                let (sc, profile) = crate::run::load(f, system.as_deref())?;
+                println!(
+                    "{}: ok — {} on {}, {} fault(s), {} req/s for {}",
+                    f.display(),
+                    sc.name,
+                    profile.name,
+                    sc.faults.len(),
+                    sc.load.rate,
+                    humantime::format_duration(sc.load.duration)
+                );
+            }
+            Ok(Exit::Pass)
+        }
+        Command::Targets { system } => {
+            let root = crate::project::root();
+            let dir = crate::targets::profiles_dir(&root);
+            let names = match system {
+                Some(s) => vec![s],
+                None => crate::targets::available(&dir),
+            };
+            let mut rows = Vec::new();
+            for n in names {
+                rows.extend(crate::targets::rows(&crate::targets::load(&dir, &n)?));
+            }
+            println!(
+                "{}",
+                tabled::Table::new(rows).with(tabled::settings::Style::rounded())
+            );
+            println!("limits whose source starts with \"faultline default\" stand in for numbers the document does not state");
+            Ok(Exit::Pass)
+        }
+        Command::Report { dir } => {
+            let read = |name: &str| {
+                std::fs::read_to_string(dir.join(name)).map_err(|e| {
+                    crate::error::InputError::Usage(format!("{}: {e}", dir.join(name).display()))
+                })
+            };
+            let report: crate::report::Report = serde_json::from_str(&read("report.json")?)
+                .map_err(|e| {
+                    crate::error::InputError::Usage(format!(
+                        "{}: {e}",
+                        dir.join("report.json").display()
+                    ))
+                })?;
+            let rows = crate::report::parse_timeline_csv(&read("timeline.csv").unwrap_or_default());
+            crate::report::write(&dir, &report, &rows)
+                .map_err(|e| Error::Environment(format!("writing {}: {e}", dir.display())))?;
+            print!("{}", crate::report::console::render(&report));
+            Ok(if report.verdict == "pass" {
+                Exit::Pass
+            } else {
+                Exit::CheckFailed
+            })
         }
         Command::Load {
             url,
@@ -314,9 +446,9 @@ async fn load_command(
         Target::Plain { url },
         RunClock::start_now(),
         LoadOptions {
-            good_latency: timeout,
             raw_csv: raw,
             stop: stop.clone(),
+            ..LoadOptions::new(timeout)
         },
     )
     .await

@@ -56,6 +56,15 @@ pub enum Error {
     /// Ctrl-C or SIGTERM.
     #[error("interrupted")]
     Interrupted,
+    /// `--dry-run`: the plan was printed, nothing was touched.
+    #[error("dry run: nothing was touched")]
+    DryRun,
+    /// Something the run needs from its environment failed.
+    #[error("{0}")]
+    Environment(String),
+    /// A scenario or profile file is wrong.
+    #[error(transparent)]
+    File(#[from] crate::source::FileError),
 }
 
 impl Error {
@@ -67,6 +76,9 @@ impl Error {
             Error::Engine(_) | Error::Image(_) => Exit::Environment,
             Error::Stack(e) => e.exit(),
             Error::Interrupted => Exit::Interrupted,
+            Error::DryRun => Exit::Pass,
+            Error::Environment(_) => Exit::Environment,
+            Error::File(_) => Exit::BadInput,
         }
     }
 }

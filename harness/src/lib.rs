@@ -18,10 +18,13 @@ pub mod platform;
 pub mod probes;
 pub mod project;
 pub mod proxy;
+pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod source;
 pub mod stack;
 pub mod targets;
+pub mod verdict;
 pub mod workload;
 
 pub use error::{Error, Exit};

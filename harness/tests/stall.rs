@@ -5,8 +5,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faultline::measure::timeline::new_histogram;
@@ -67,9 +65,8 @@ async fn a_two_second_freeze_reads_as_a_two_second_rto_with_no_omission() {
     // No documented p99 target and no scenario bound: DESIGN's default makes
     // the timeout the bound of a good request.
     let opts = LoadOptions {
-        good_latency: Duration::from_secs(5),
         raw_csv: Some(raw.clone()),
-        stop: Arc::new(AtomicBool::new(false)),
+        ..LoadOptions::new(Duration::from_secs(5))
     };
     let url = target.url.clone();
     let load =

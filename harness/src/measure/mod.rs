@@ -8,6 +8,7 @@
 pub mod metrics;
 pub mod record;
 pub mod rpo;
+pub mod summary;
 pub mod timeline;
 
 pub use metrics::{
@@ -16,6 +17,7 @@ pub use metrics::{
 };
 pub use record::{Op, Outcome, RequestRecord};
 pub use rpo::{check_writes, LedgerEntry, WriteCheck, WriteOutcome};
+pub use summary::{summarise, EventSummary, FaultResult, Measurements, RunData};
 pub use timeline::{ProbeSample, Timeline, TimelineConfig, Window};
 
 /// Microseconds in a second.

@@ -148,6 +148,29 @@ pub struct LoadOptions {
     pub raw_csv: Option<PathBuf>,
     /// Set to stop scheduling early (Ctrl-C); in-flight requests finish.
     pub stop: Arc<AtomicBool>,
+    /// Live counters for progress output.
+    pub progress: Arc<Progress>,
+}
+
+/// Live counters a run prints as it goes (the collector updates them).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Requests completed.
+    pub done: std::sync::atomic::AtomicU64,
+    /// Of which failed.
+    pub failed: std::sync::atomic::AtomicU64,
+}
+
+impl LoadOptions {
+    /// Options with a bound, no raw file, and fresh stop flag and counters.
+    pub fn new(good_latency: Duration) -> Self {
+        LoadOptions {
+            good_latency,
+            raw_csv: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            progress: Arc::new(Progress::default()),
+        }
+    }
 }
 
 /// What a load run produced.
@@ -266,7 +289,10 @@ pub async fn run(
     };
     let collector = std::thread::Builder::new()
         .name("faultline-collector".into())
-        .spawn(move || collect(rx, config, raw))
+        .spawn({
+            let progress = opts.progress.clone();
+            move || collect(rx, config, raw, &progress)
+        })
         .map_err(|_| WorkloadError::Thread("collector"))?;
     let recent = Arc::new(Mutex::new(RecentIds {
         ids: VecDeque::with_capacity(RecentIds::CAPACITY),
@@ -335,6 +361,7 @@ fn collect(
     mut rx: mpsc::UnboundedReceiver<Event>,
     config: TimelineConfig,
     mut raw: Option<(std::io::BufWriter<std::fs::File>, PathBuf)>,
+    progress: &Progress,
 ) -> Collected {
     let mut timeline = Timeline::new(config);
     let mut ledger = Vec::new();
@@ -350,6 +377,10 @@ fn collect(
     };
     while let Some(ev) = next_event() {
         timeline.record(&ev.record);
+        progress.done.fetch_add(1, Ordering::Relaxed);
+        if ev.record.outcome != Outcome::Ok {
+            progress.failed.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(w) = ev.write {
             ledger.push(w);
         }

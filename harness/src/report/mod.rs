@@ -1,0 +1,510 @@
+//! Reports: the data a run leaves behind, and its renderings — console
+//! table, `report.json` (stable keys, checked-in schema), `report.md`,
+//! `report.html` (self-contained, SVG charts, no JavaScript), `junit.xml`,
+//! `timeline.csv` and the fault journal. Pure: building and rendering only;
+//! [`write`] is the one function that touches the disk.
+
+pub mod console;
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod svg;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::{BudgetBurn, LatencySummary, Measurements, PhaseMetrics, Timeline, SECOND_US};
+use crate::verdict::{Check, Verdict};
+
+/// `metrics.rpo` of `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RpoMetrics {
+    /// Acknowledged writes.
+    pub acked: u64,
+    /// Of which lost.
+    pub lost: u64,
+    /// The worst RPO window over the faults, ms.
+    pub window_ms: f64,
+    /// Unknown-outcome writes found in the database.
+    pub recovered: u64,
+}
+
+/// `metrics.events` of `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventMetrics {
+    /// Orders that needed an event.
+    pub expected: u64,
+    /// Events never stored.
+    pub lost: u64,
+    /// Extra distinct messages.
+    pub duplicated: u64,
+}
+
+/// `metrics` of `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// ok / attempted over the run.
+    pub availability: f64,
+    /// 1 − availability.
+    pub error_rate: f64,
+    /// Whole-run latency, ms.
+    pub latency_ms: LatencySummary,
+    /// The worst RTO over the faults, ms (`null`: a fault never recovered,
+    /// or there was no fault).
+    pub rto_ms: Option<f64>,
+    /// Writes.
+    pub rpo: RpoMetrics,
+    /// Events.
+    pub events: EventMetrics,
+    /// Requests scheduled.
+    pub requests: u64,
+    /// Requests per second actually started.
+    pub achieved_rate: f64,
+    /// The generator's own lateness p99, ms.
+    pub generator_lateness_p99_ms: f64,
+    /// Monthly error-budget burn, when the profile has an availability target.
+    pub budget: Option<BudgetBurn>,
+    /// Worst replication lag, seconds.
+    pub max_replication_lag_s: Option<f64>,
+    /// Worst consumer lag, messages.
+    pub max_consumer_lag: Option<f64>,
+}
+
+/// One fault in `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// Kind (`pod-kill`).
+    pub kind: String,
+    /// What it acted on (containers or hop).
+    pub target: String,
+    /// Its label.
+    pub label: String,
+    /// Injection time, RFC 3339.
+    pub injected_at: String,
+    /// Revert time, RFC 3339 (`null`: not reverted).
+    pub reverted_at: Option<String>,
+    /// Injection, seconds from the run's start.
+    pub injected_at_s: f64,
+    /// Revert, seconds from the run's start.
+    pub reverted_at_s: Option<f64>,
+    /// Its RTO, ms.
+    pub rto_ms: Option<f64>,
+    /// Acknowledged writes lost to it.
+    pub lost_writes: u64,
+    /// Its RPO window, ms.
+    pub rpo_window_ms: f64,
+    /// Why injecting or reverting failed.
+    pub error: Option<String>,
+}
+
+/// One second of the timeline (charts and `timeline.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondRow {
+    /// Seconds from the start.
+    pub second: u64,
+    /// Requests scheduled in it.
+    pub attempts: u64,
+    /// Succeeded.
+    pub ok: u64,
+    /// Good (succeeded within the bound).
+    pub good: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Replication lag sampled in this second, seconds.
+    pub replication_lag_s: Option<f64>,
+    /// Consumer lag sampled in this second, messages.
+    pub consumer_lag: Option<f64>,
+}
+
+/// Everything a run's report shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario description.
+    pub description: String,
+    /// System profile.
+    pub system: String,
+    /// Its title.
+    pub system_title: String,
+    /// The seed (replays the op sequence, order ids and fault targets).
+    pub seed: u64,
+    /// `pass` or `fail`.
+    pub verdict: String,
+    /// The checks.
+    pub checks: Vec<Check>,
+    /// Key metrics.
+    pub metrics: Metrics,
+    /// The faults.
+    pub faults: Vec<FaultRecord>,
+    /// Per-phase metrics.
+    pub phases: Vec<PhaseMetrics>,
+    /// The run id of the stack.
+    pub run_id: String,
+    /// When the load started, RFC 3339.
+    pub started_at: String,
+    /// The command that replays the run.
+    pub command: String,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+    /// Whether any check's limit is a faultline default.
+    pub uses_defaults: bool,
+    /// Notes for the reader.
+    pub notes: Vec<String>,
+    /// The faultline version that made it.
+    pub faultline_version: String,
+}
+
+fn rfc3339(unix_ms: u64) -> String {
+    humantime::format_rfc3339_millis(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms),
+    )
+    .to_string()
+}
+
+/// The facts about a run that are not measurements.
+pub struct RunInfo<'a> {
+    /// Scenario name.
+    pub scenario: &'a str,
+    /// Scenario description.
+    pub description: &'a str,
+    /// Profile name.
+    pub system: &'a str,
+    /// Profile title.
+    pub system_title: &'a str,
+    /// Seed.
+    pub seed: u64,
+    /// Stack run id.
+    pub run_id: &'a str,
+    /// Load start, ms since the epoch.
+    pub started_unix_ms: u64,
+    /// Replay command.
+    pub command: String,
+    /// Interrupted.
+    pub interrupted: bool,
+    /// Requests started and the target rate's span.
+    pub sent: u64,
+    /// Load duration, seconds.
+    pub load_s: f64,
+    /// The fault journal.
+    pub journal: &'a [crate::faults::JournalEntry],
+    /// Extra notes.
+    pub notes: Vec<String>,
+}
+
+/// Builds the report of a run.
+pub fn build(info: RunInfo, m: &Measurements, verdict: &Verdict) -> Report {
+    let faults = info
+        .journal
+        .iter()
+        .zip(m.faults.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|(j, f)| FaultRecord {
+            kind: j.kind.clone(),
+            target: j.targets.join(", "),
+            label: j.label.clone(),
+            injected_at: rfc3339(j.injected_unix_ms),
+            reverted_at: j.reverted_unix_ms.map(rfc3339),
+            injected_at_s: j.injected_at_us as f64 / 1e6,
+            reverted_at_s: j.reverted_at_us.map(|u| u as f64 / 1e6),
+            rto_ms: f.and_then(|f| f.rto_ms),
+            lost_writes: f.map_or(0, |f| f.lost_writes),
+            rpo_window_ms: f.map_or(0.0, |f| f.rpo_window_ms),
+            error: j.error.clone(),
+        })
+        .collect::<Vec<_>>();
+    let worst_rto = if m.faults.is_empty() || m.faults.iter().any(|f| f.rto_ms.is_none()) {
+        None
+    } else {
+        m.faults
+            .iter()
+            .filter_map(|f| f.rto_ms)
+            .fold(None, |a: Option<f64>, v| Some(a.map_or(v, |a| a.max(v))))
+    };
+    let uses_defaults = verdict.checks.iter().any(|c| c.default);
+    Report {
+        scenario: info.scenario.into(),
+        description: info.description.into(),
+        system: info.system.into(),
+        system_title: info.system_title.into(),
+        seed: info.seed,
+        verdict: if verdict.pass { "pass" } else { "fail" }.into(),
+        checks: verdict.checks.clone(),
+        metrics: Metrics {
+            availability: m.availability,
+            error_rate: m.error_rate,
+            latency_ms: m.latency_ms,
+            rto_ms: worst_rto,
+            rpo: RpoMetrics {
+                acked: m.writes.acked,
+                lost: m.writes.lost,
+                window_ms: m.faults.iter().map(|f| f.rpo_window_ms).fold(0.0, f64::max),
+                recovered: m.writes.recovered,
+            },
+            events: EventMetrics {
+                expected: m.events.expected,
+                lost: m.events.lost,
+                duplicated: m.events.duplicated,
+            },
+            requests: m.attempts,
+            achieved_rate: info.sent as f64 / info.load_s.max(1e-9),
+            generator_lateness_p99_ms: m.lateness_p99_ms,
+            budget: m.budget,
+            max_replication_lag_s: m.max_replication_lag_s,
+            max_consumer_lag: m.max_consumer_lag,
+        },
+        faults,
+        phases: m.phases.clone(),
+        run_id: info.run_id.into(),
+        started_at: rfc3339(info.started_unix_ms),
+        command: info.command,
+        interrupted: info.interrupted,
+        uses_defaults,
+        notes: info.notes,
+        faultline_version: env!("CARGO_PKG_VERSION").into(),
+    }
+}
+
+/// The per-second rows of a timeline, with probe samples folded in.
+pub fn seconds(t: &Timeline) -> Vec<SecondRow> {
+    let mut rows: Vec<SecondRow> = t
+        .windows
+        .iter()
+        .map(|w| SecondRow {
+            second: w.second,
+            attempts: w.attempts,
+            ok: w.ok,
+            good: w.good,
+            failed: w.failed(),
+            p50_ms: if w.latency.is_empty() {
+                0.0
+            } else {
+                w.latency.value_at_quantile(0.5) as f64 / 1000.0
+            },
+            p99_ms: if w.latency.is_empty() {
+                0.0
+            } else {
+                w.latency.value_at_quantile(0.99) as f64 / 1000.0
+            },
+            replication_lag_s: None,
+            consumer_lag: None,
+        })
+        .collect();
+    for p in &t.probes {
+        let s = (p.at_us / SECOND_US) as usize;
+        let Some(row) = rows.get_mut(s) else { continue };
+        if p.probe == crate::probes::REPLICATION_LAG_SECONDS {
+            row.replication_lag_s = Some(row.replication_lag_s.map_or(p.value, |v| v.max(p.value)));
+        } else if p.probe.starts_with(crate::probes::CONSUMER_LAG) {
+            row.consumer_lag = Some(row.consumer_lag.unwrap_or(0.0) + p.value);
+        }
+    }
+    rows
+}
+
+/// `timeline.csv`.
+pub fn timeline_csv(rows: &[SecondRow]) -> String {
+    let mut s = String::from(
+        "second,attempts,ok,good,failed,p50_ms,p99_ms,replication_lag_s,consumer_lag\n",
+    );
+    for r in rows {
+        let opt = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+        s.push_str(&format!(
+            "{},{},{},{},{},{:.3},{:.3},{},{}\n",
+            r.second,
+            r.attempts,
+            r.ok,
+            r.good,
+            r.failed,
+            r.p50_ms,
+            r.p99_ms,
+            opt(r.replication_lag_s),
+            opt(r.consumer_lag)
+        ));
+    }
+    s
+}
+
+/// Reads `timeline.csv` back (for `faultline report`).
+pub fn parse_timeline_csv(text: &str) -> Vec<SecondRow> {
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if f.len() < 9 {
+                return None;
+            }
+            let opt = |s: &str| (!s.is_empty()).then(|| s.parse().ok()).flatten();
+            Some(SecondRow {
+                second: f[0].parse().ok()?,
+                attempts: f[1].parse().ok()?,
+                ok: f[2].parse().ok()?,
+                good: f[3].parse().ok()?,
+                failed: f[4].parse().ok()?,
+                p50_ms: f[5].parse().ok()?,
+                p99_ms: f[6].parse().ok()?,
+                replication_lag_s: opt(f[7]),
+                consumer_lag: opt(f[8]),
+            })
+        })
+        .collect()
+}
+
+/// Writes every rendering of a report into `dir` (created if needed).
+/// `faults.jsonl` is written by the journal as the run goes.
+pub fn write(dir: &Path, report: &Report, rows: &[SecondRow]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("report.json"), json + "\n")?;
+    std::fs::write(dir.join("report.md"), markdown::render(report))?;
+    std::fs::write(dir.join("report.html"), html::render(report, rows))?;
+    std::fs::write(dir.join("junit.xml"), junit::render(report))?;
+    std::fs::write(dir.join("timeline.csv"), timeline_csv(rows))?;
+    Ok(())
+}
+
+/// A compact duration for tables: `850 ms`, `12.3 s`, `4.5 min`.
+pub fn fmt_ms(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{ms:.3} ms")
+    } else if ms < 1_000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 120_000.0 {
+        format!("{:.3} s", ms / 1000.0)
+    } else {
+        format!("{:.1} min", ms / 60_000.0)
+    }
+}
+
+/// A check's measured value as a reader wants it.
+pub fn fmt_measured(c: &Check) -> String {
+    match c.measured {
+        None => "not measured".into(),
+        Some(v) => match c.unit.as_str() {
+            "ms" => fmt_ms(v),
+            "ratio" => format!("{:.3} %", v * 100.0),
+            _ => format!("{v:.0}"),
+        },
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod sample {
+    //! A fixed report for the renderers' tests.
+    use super::*;
+
+    pub fn report() -> (Report, Vec<SecondRow>) {
+        let checks = vec![
+            Check {
+                name: "rto: fault 1 (pod-kill orders zone a)".into(),
+                limit: "≤ 15m".into(),
+                limit_value: 900_000.0,
+                measured: Some(2_004.0),
+                unit: "ms".into(),
+                pass: true,
+                source: "HA & DR: \"RTO < 15 minutes\"".into(),
+                default: false,
+                note: String::new(),
+            },
+            Check {
+                name: "p95".into(),
+                limit: "≤ 500ms".into(),
+                limit_value: 500.0,
+                measured: Some(612.5),
+                unit: "ms".into(),
+                pass: false,
+                source: "Alerts: \"Latency p95 > 500ms\"".into(),
+                default: false,
+                note: String::new(),
+            },
+            Check {
+                name: "lost_events".into(),
+                limit: "≤ 0".into(),
+                limit_value: 0.0,
+                measured: Some(0.0),
+                unit: "count".into(),
+                pass: true,
+                source: "faultline default: every stored order's event reaches analytics".into(),
+                default: true,
+                note: "120 expected, 0 duplicated".into(),
+            },
+        ];
+        let rows: Vec<SecondRow> = (0..30)
+            .map(|s| SecondRow {
+                second: s,
+                attempts: 100,
+                ok: if (10..13).contains(&s) { 40 } else { 100 },
+                good: if (10..13).contains(&s) { 30 } else { 99 },
+                failed: if (10..13).contains(&s) { 60 } else { 0 },
+                p50_ms: 3.0 + (s % 3) as f64,
+                p99_ms: if (10..13).contains(&s) { 900.0 } else { 20.0 },
+                replication_lag_s: Some(if s == 11 { 2.5 } else { 0.1 }),
+                consumer_lag: Some(if s == 12 { 40.0 } else { 0.0 }),
+            })
+            .collect();
+        let report = Report {
+            scenario: "orders-pod-kill".into(),
+            description: "Kill one orders replica; traffic must shift within seconds.".into(),
+            system: "customer-service".into(),
+            system_title: "Customer Service".into(),
+            seed: 42,
+            verdict: "fail".into(),
+            checks,
+            metrics: Metrics {
+                availability: 0.94,
+                error_rate: 0.06,
+                latency_ms: LatencySummary {
+                    p50: 3.9,
+                    p95: 612.5,
+                    p99: 880.0,
+                    max: 1_950.0,
+                },
+                rto_ms: Some(2_004.0),
+                rpo: RpoMetrics {
+                    acked: 1_200,
+                    lost: 0,
+                    window_ms: 0.0,
+                    recovered: 3,
+                },
+                events: EventMetrics {
+                    expected: 1_203,
+                    lost: 0,
+                    duplicated: 0,
+                },
+                requests: 3_000,
+                achieved_rate: 100.0,
+                generator_lateness_p99_ms: 0.2,
+                budget: None,
+                max_replication_lag_s: Some(2.5),
+                max_consumer_lag: Some(40.0),
+            },
+            faults: vec![FaultRecord {
+                kind: "pod-kill".into(),
+                target: "orders-a".into(),
+                label: "pod-kill orders zone a".into(),
+                injected_at: "2026-11-21T10:00:10.000Z".into(),
+                reverted_at: Some("2026-11-21T10:00:15.000Z".into()),
+                injected_at_s: 10.0,
+                reverted_at_s: Some(15.0),
+                rto_ms: Some(2_004.0),
+                lost_writes: 0,
+                rpo_window_ms: 0.0,
+                error: None,
+            }],
+            phases: Vec::new(),
+            run_id: "1a2b3c".into(),
+            started_at: "2026-11-21T10:00:00.000Z".into(),
+            command: "faultline run scenarios/pod-kill.toml --system customer-service --seed 42"
+                .into(),
+            interrupted: false,
+            uses_defaults: true,
+            notes: vec![],
+            faultline_version: "0.1.0".into(),
+        };
+        (report, rows)
+    }
+}

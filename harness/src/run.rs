@@ -1,0 +1,645 @@
+//! `faultline run`: one scenario against a real stack — start (or reuse)
+//! the stack, drive the load, inject and revert the planned faults on time,
+//! verify writes and events in the database, measure, judge, write the
+//! reports. Ctrl-C or SIGTERM at any moment reverts every fault in force,
+//! tears down a stack this run started (unless `--keep-stack`), writes what
+//! it has, and ends as interrupted.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use tokio::sync::watch;
+
+use crate::error::Error;
+use crate::faults::{self, FaultContext, Injected, Journal, JournalEntry};
+use crate::images;
+use crate::measure::{summarise, EventSummary, RunData};
+use crate::platform::docker::Engine;
+use crate::probes::Probes;
+use crate::report::{self, Report, RunInfo};
+use crate::scenario::Scenario;
+use crate::source::{FileError, Source};
+use crate::stack::{self, ready, Owner, Stack, UpOptions};
+use crate::targets::{self, CheckKind, Profile};
+use crate::verdict::{self, Verdict};
+use crate::workload::{self, verify, LoadOptions, LoadSpec, RunClock, Schedule, Target};
+
+/// How to run a scenario.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// System profile (overrides the scenario's).
+    pub system: Option<String>,
+    /// Seed (overrides the scenario's).
+    pub seed: Option<u64>,
+    /// Report folder (default `reports/runs/<time>-<scenario>`).
+    pub out_dir: Option<PathBuf>,
+    /// Leave a stack this run started running.
+    pub keep_stack: bool,
+    /// Print the plan and touch nothing.
+    pub dry_run: bool,
+    /// Accept a non-local Docker engine.
+    pub allow_remote: bool,
+    /// Print nothing while running.
+    pub quiet: bool,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The report (also written to `dir`).
+    pub report: Report,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Where the reports are.
+    pub dir: PathBuf,
+    /// Whether it was interrupted.
+    pub interrupted: bool,
+}
+
+impl RunOutcome {
+    /// Panics with the console summary unless every check passed (for
+    /// tests: `Scenario::load(..)?.run(..).await?.assert_pass()`).
+    pub fn assert_pass(&self) {
+        if !self.verdict.pass {
+            panic!(
+                "scenario {} failed: {}\n{}",
+                self.report.scenario,
+                self.verdict.failed().join(", "),
+                report::console::render(&self.report)
+            );
+        }
+    }
+}
+
+/// The `system` a scenario file names, read before it is validated (the
+/// profile shapes the validation).
+pub fn system_of(path: &Path) -> Result<Option<String>, FileError> {
+    let src = Source::read(path)?;
+    let v: toml::Value = toml::from_str(&src.text).map_err(|e| {
+        src.toml_error(
+            &e,
+            "see scenarios/pod-kill.toml for the shape of a scenario",
+        )
+    })?;
+    Ok(v.get("system").and_then(|s| s.as_str()).map(String::from))
+}
+
+/// Loads the profile and the scenario from `path`, validated together.
+pub fn load(path: &Path, system: Option<&str>) -> Result<(Scenario, Profile), FileError> {
+    let root = crate::project::root();
+    let named = system_of(path)?;
+    let system = system
+        .map(String::from)
+        .or(named)
+        .ok_or_else(|| FileError {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "the scenario names no system".into(),
+            hint: format!(
+                "add system = \"…\" or pass --system ({})",
+                targets::available(&targets::profiles_dir(&root)).join(", ")
+            ),
+        })?;
+    let profile = targets::load(&targets::profiles_dir(&root), &system)?;
+    let scenario = Scenario::load_file(path, &profile.stack)?;
+    Ok((scenario, profile))
+}
+
+/// The bound of a good request: the scenario's `good_latency`, else the
+/// system's p99 target (documented or default), else the timeout.
+pub fn good_latency(scenario: &Scenario, profile: &Profile) -> Duration {
+    scenario
+        .load
+        .good_latency
+        .or_else(|| {
+            profile
+                .targets
+                .iter()
+                .find(|t| t.check == CheckKind::P99)
+                .map(|t| Duration::from_secs_f64(t.limit / 1000.0))
+        })
+        .unwrap_or(scenario.load.timeout)
+}
+
+/// The plan, as `--dry-run` prints it.
+pub fn describe_plan(s: &Scenario, p: &Profile, seed: u64) -> String {
+    let mut out = format!(
+        "scenario {} on {} (seed {seed}): {} req/s for {}, timeout {}, good within {}\n",
+        s.name,
+        p.name,
+        s.load.rate,
+        humantime::format_duration(s.load.duration),
+        humantime::format_duration(s.load.timeout),
+        humantime::format_duration(good_latency(s, p))
+    );
+    if s.faults.is_empty() {
+        out.push_str("  no faults (steady state only)\n");
+    }
+    for (i, f) in s.faults.iter().enumerate() {
+        let end = match (f.end(), f.spec.permanent) {
+            (Some(e), _) => format!("until {}", humantime::format_duration(e)),
+            (None, true) => "permanent".into(),
+            (None, false) => "instant".into(),
+        };
+        out.push_str(&format!(
+            "  fault {}: at {} {} ({end})\n",
+            i + 1,
+            humantime::format_duration(f.at),
+            f.spec.label()
+        ));
+    }
+    out
+}
+
+/// A flag set on SIGINT or SIGTERM.
+#[derive(Clone)]
+pub struct Interrupt(watch::Receiver<bool>);
+
+impl Interrupt {
+    /// Listens for SIGINT and SIGTERM from now on.
+    pub fn install() -> Interrupt {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = signal(SignalKind::terminate()).ok();
+            let term_recv = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term_recv => {}
+            }
+            let _ = tx.send(true);
+        });
+        Interrupt(rx)
+    }
+
+    /// Whether a signal came.
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves when a signal comes.
+    pub async fn wait(&mut self) {
+        while !*self.0.borrow() {
+            if self.0.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+fn say(opts: &RunOptions, line: impl AsRef<str>) {
+    if !opts.quiet {
+        eprintln!("{}", line.as_ref());
+    }
+}
+
+fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Finds a running stack built for this profile's settings, or starts one
+/// owned by this process. Returns it and whether this run started it.
+async fn obtain_stack(
+    engine: &Engine,
+    profile: &Profile,
+    opts: &RunOptions,
+    interrupt: &mut Interrupt,
+) -> Result<(Stack, bool), Error> {
+    let fingerprint = profile.stack.fingerprint();
+    for (run, _) in engine.runs().await? {
+        if let Ok(s) = Stack::attach(engine, Some(&run)).await {
+            if s.settings_fingerprint == fingerprint && !s.nodes.is_empty() {
+                say(
+                    opts,
+                    format!("reusing stack {} (settings of {})", s.run, profile.name),
+                );
+                ready::wait_ready(&s, Duration::from_secs(120)).await?;
+                return Ok((s, false));
+            }
+        }
+    }
+    images::check_present(engine).await?;
+    let up = UpOptions {
+        run: stack::new_run_id(),
+        system: profile.name.clone(),
+        owner: Owner::current_process(),
+        ready_timeout: Duration::from_secs(180),
+    };
+    say(
+        opts,
+        format!("starting stack {} for {} …", up.run, profile.name),
+    );
+    tokio::select! {
+        r = stack::up(engine, &profile.stack, &up) => Ok((r?, true)),
+        _ = interrupt.wait() => {
+            let _ = engine.remove_labelled(Some(&up.run)).await;
+            Err(Error::Interrupted)
+        }
+    }
+}
+
+type Active = Arc<Mutex<HashMap<usize, Injected>>>;
+
+/// Runs a validated scenario. Returns the outcome even when checks fail;
+/// `Err` when the harness itself could not do its job (or was interrupted
+/// before it had anything to report).
+pub async fn execute(
+    scenario: &Scenario,
+    profile: &Profile,
+    opts: &RunOptions,
+) -> Result<RunOutcome, Error> {
+    let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
+    say(opts, describe_plan(scenario, profile, seed).trim_end());
+    if opts.dry_run {
+        return Err(Error::DryRun);
+    }
+    let mut interrupt = Interrupt::install();
+    let engine = Engine::connect(opts.allow_remote).await?;
+    let (stack, owned) = obtain_stack(&engine, profile, opts, &mut interrupt).await?;
+    let result = run_on(&stack, scenario, profile, opts, seed, &mut interrupt).await;
+    if owned && !opts.keep_stack {
+        say(opts, format!("removing stack {}", stack.run));
+        let _ = stack.down().await;
+    } else if owned {
+        say(
+            opts,
+            format!(
+                "keeping stack {} (faultline down --run {})",
+                stack.run, stack.run
+            ),
+        );
+    }
+    result
+}
+
+/// Runs a scenario on a stack that is up (the library entry for tests that
+/// bring their own stack).
+pub async fn run_on(
+    stack: &Stack,
+    scenario: &Scenario,
+    profile: &Profile,
+    opts: &RunOptions,
+    seed: u64,
+    interrupt: &mut Interrupt,
+) -> Result<RunOutcome, Error> {
+    let root = crate::project::root();
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace([':', 'T'], "-")
+        .trim_end_matches('Z')
+        .to_string();
+    let dir = opts.out_dir.clone().unwrap_or_else(|| {
+        root.join("reports/runs")
+            .join(format!("{stamp}-{}", scenario.name))
+    });
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::Environment(format!(
+            "cannot create the report folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let journal = Arc::new(Mutex::new(
+        Journal::to_file(dir.join("faults.jsonl")).unwrap_or_else(|_| Journal::in_memory()),
+    ));
+    let good = good_latency(scenario, profile);
+    let spec = LoadSpec {
+        schedule: Schedule {
+            rate: scenario.load.rate,
+            ramp: scenario.load.ramp,
+            duration: scenario.load.duration,
+        },
+        timeout: scenario.load.timeout,
+        mix: scenario.load.mix,
+        seed,
+        max_in_flight: 10_000,
+        threads: 1,
+        timer_resolution: None,
+    };
+    let ingress = stack
+        .ingress_url()
+        .ok_or_else(|| Error::Environment("the stack has no ingress".into()))?;
+    let clock = RunClock::start_now();
+    let started_wall = Instant::now();
+    let load_opts = LoadOptions::new(good);
+    let stop = load_opts.stop.clone();
+    let progress = load_opts.progress.clone();
+    let probes = Probes::start(stack.clone(), clock, Duration::from_secs(1));
+    let load = tokio::spawn({
+        let spec = spec.clone();
+        async move { workload::run(&spec, Target::Stack { base: ingress }, clock, load_opts).await }
+    });
+    let ctx = Arc::new(FaultContext {
+        stack: stack.clone(),
+        clock,
+        rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed_fa17)),
+    });
+    let active: Active = Arc::default();
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let mut fault_tasks = Vec::new();
+    for (id, planned) in scenario.faults.iter().cloned().enumerate() {
+        let (ctx, active, journal, mut cancel) = (
+            ctx.clone(),
+            active.clone(),
+            journal.clone(),
+            cancel_rx.clone(),
+        );
+        let quiet = opts.quiet;
+        fault_tasks.push(tokio::spawn(async move {
+            let at = tokio::time::Instant::from_std(clock.start + planned.at);
+            tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = cancel.changed() => return,
+            }
+            let injected_at_us = clock.now_us();
+            let injected_unix_ms = now_unix_ms();
+            let label = planned.spec.label();
+            let result = faults::inject(&ctx, id, &planned.spec).await;
+            let (targets, error) = match &result {
+                Ok(f) => (f.targets.clone(), None),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            };
+            if !quiet {
+                match &error {
+                    None => eprintln!(
+                        "  t={:>6.1}s  injected fault {}: {label} → {}",
+                        injected_at_us as f64 / 1e6,
+                        id + 1,
+                        targets.join(", ")
+                    ),
+                    Some(e) => eprintln!(
+                        "  t={:>6.1}s  fault {} could not be injected: {e}",
+                        injected_at_us as f64 / 1e6,
+                        id + 1
+                    ),
+                }
+            }
+            if let Ok(mut j) = journal.lock() {
+                j.injected(JournalEntry {
+                    id,
+                    kind: planned.spec.kind().name().into(),
+                    label: label.clone(),
+                    targets,
+                    injected_at_us,
+                    injected_unix_ms,
+                    reverted_at_us: None,
+                    reverted_unix_ms: None,
+                    error: error.clone(),
+                });
+            }
+            let Ok(fault) = result else { return };
+            if let Ok(mut a) = active.lock() {
+                a.insert(id, fault.clone());
+            }
+            let Some(duration) = planned.spec.duration else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(at + duration) => {}
+                _ = cancel.changed() => return,
+            }
+            // Taken out of the registry first: an interrupt now finds it
+            // gone and does not revert it twice.
+            let fault = active.lock().ok().and_then(|mut a| a.remove(&id));
+            if let Some(fault) = fault {
+                let r = faults::revert(&ctx, &fault).await;
+                let at_us = clock.now_us();
+                if !quiet {
+                    match &r {
+                        Ok(()) => eprintln!(
+                            "  t={:>6.1}s  reverted fault {}: {label}",
+                            at_us as f64 / 1e6,
+                            id + 1
+                        ),
+                        Err(e) => eprintln!(
+                            "  t={:>6.1}s  reverting fault {} failed: {e}",
+                            at_us as f64 / 1e6,
+                            id + 1
+                        ),
+                    }
+                }
+                if let Ok(mut j) = journal.lock() {
+                    j.reverted(id, at_us, now_unix_ms(), r.err().map(|e| e.to_string()));
+                }
+            }
+        }));
+    }
+    // Progress every 5 s, until the load ends or a signal comes.
+    let total = spec.schedule.len();
+    let mut ticker = tokio::time::interval(Duration::from_secs(5));
+    ticker.tick().await;
+    let mut load = load;
+    let mut interrupted = false;
+    let load_result = loop {
+        tokio::select! {
+            r = &mut load => break r,
+            _ = ticker.tick() => say(opts, format!(
+                "  t={:>6.1}s  {} of {} requests done, {} failed",
+                clock.now_us() as f64 / 1e6,
+                progress.done.load(Ordering::Relaxed),
+                total,
+                progress.failed.load(Ordering::Relaxed)
+            )),
+            _ = interrupt.wait(), if !interrupted => {
+                interrupted = true;
+                say(opts, "interrupted: stopping the load and reverting every fault in force");
+                stop.store(true, Ordering::Relaxed);
+                let _ = cancel_tx.send(true);
+            }
+        }
+    };
+    // Every fault task ends by itself (validation keeps faults inside the
+    // load) or on cancellation; then anything still in force is reverted.
+    let _ = cancel_tx.send(interrupted);
+    for t in fault_tasks {
+        if interrupted {
+            t.abort();
+        }
+        let _ = t.await;
+    }
+    let leftovers: Vec<Injected> = active
+        .lock()
+        .map(|mut a| a.drain().map(|(_, f)| f).collect())
+        .unwrap_or_default();
+    for f in leftovers {
+        if f.spec.permanent && !interrupted {
+            continue;
+        }
+        let r = faults::revert(&ctx, &f).await;
+        if let Ok(mut j) = journal.lock() {
+            j.reverted(
+                f.id,
+                clock.now_us(),
+                now_unix_ms(),
+                r.err().map(|e| e.to_string()),
+            );
+        }
+    }
+    let out = load_result
+        .map_err(|_| Error::Environment("the load generator task failed".into()))?
+        .map_err(|e| Error::Environment(e.to_string()))?;
+    let load_s = started_wall
+        .elapsed()
+        .as_secs_f64()
+        .min(scenario.load.duration.as_secs_f64());
+    say(
+        opts,
+        "load done: waiting for the stack to recover, then reading the database",
+    );
+    let mut notes = Vec::new();
+    if !interrupted {
+        if let Err(e) = ready::wait_ready(stack, Duration::from_secs(120)).await {
+            notes.push(format!(
+                "the stack was not fully ready within 120 s after the load: {e}"
+            ));
+        }
+    }
+    let samples = probes.finish().await;
+    let mut timeline = out.timeline;
+    for s in samples {
+        timeline.probe(s);
+    }
+    let spans = journal.lock().map(|j| j.spans()).unwrap_or_default();
+    let entries: Vec<JournalEntry> = journal
+        .lock()
+        .map(|j| j.entries.clone())
+        .unwrap_or_default();
+    let (writes, events) = match verify::verify_writes(stack, &out.ledger, &spans).await {
+        Ok((writes, present)) => {
+            let settle = if interrupted {
+                Duration::from_secs(5)
+            } else {
+                scenario.settle
+            };
+            let events = match verify::verify_events(stack, &present, settle).await {
+                Ok(e) => EventSummary {
+                    expected: e.expected,
+                    lost: e.lost,
+                    duplicated: e.duplicated,
+                },
+                Err(e) => {
+                    notes.push(format!("events could not be read: {e}"));
+                    EventSummary {
+                        expected: present.len() as u64,
+                        lost: present.len() as u64,
+                        duplicated: 0,
+                    }
+                }
+            };
+            (writes, events)
+        }
+        Err(e) => {
+            return Err(Error::Environment(format!(
+                "lost writes could not be read from the database: {e}"
+            )))
+        }
+    };
+    let restarted = unplanned_restarts(stack, &entries, clock.start_unix_ms).await;
+    let monthly = profile
+        .targets
+        .iter()
+        .find(|t| t.check == CheckKind::Availability)
+        .map(|t| t.limit);
+    let measurements = summarise(RunData {
+        timeline: &timeline,
+        faults: &spans,
+        writes,
+        events,
+        probes: &timeline.probes,
+        unplanned_restarts: restarted,
+        monthly_availability: monthly,
+        rto_tolerance: 0.05,
+        rto_sustain_us: 5_000_000,
+    });
+    let verdict = verdict::judge(profile, &scenario.expect, &measurements, &timeline);
+    if profile.no_numeric_targets {
+        notes.push(format!(
+            "{}'s document states no numeric target: every limit here is a faultline default.",
+            profile.title
+        ));
+    }
+    let command = format!(
+        "faultline run {} --system {} --seed {seed}",
+        scenario.path.display(),
+        profile.name
+    );
+    let report = report::build(
+        RunInfo {
+            scenario: &scenario.name,
+            description: &scenario.description,
+            system: &profile.name,
+            system_title: &profile.title,
+            seed,
+            run_id: &stack.run,
+            started_unix_ms: clock.start_unix_ms,
+            command,
+            interrupted,
+            sent: out.sent,
+            load_s: if load_s > 0.0 { load_s } else { 1.0 },
+            journal: &entries,
+            notes,
+        },
+        &measurements,
+        &verdict,
+    );
+    let rows = report::seconds(&timeline);
+    report::write(&dir, &report, &rows).map_err(|e| {
+        Error::Environment(format!("writing the reports to {}: {e}", dir.display()))
+    })?;
+    Ok(RunOutcome {
+        report,
+        verdict,
+        dir,
+        interrupted,
+    })
+}
+
+/// Containers that stopped or (re)started during the run without the
+/// harness doing it: started after the run began but not by a fault's
+/// revert, or not running now without a permanent fault keeping them down.
+async fn unplanned_restarts(
+    stack: &Stack,
+    journal: &[JournalEntry],
+    start_unix_ms: u64,
+) -> Vec<String> {
+    let touched: Vec<&String> = journal.iter().flat_map(|e| e.targets.iter()).collect();
+    let mut out = Vec::new();
+    for n in &stack.nodes {
+        let Ok(inspect) = stack.engine().inspect(&n.container).await else {
+            continue;
+        };
+        let state = inspect.state.unwrap_or_default();
+        let running = state.running.unwrap_or(false);
+        let started_ms = state
+            .started_at
+            .as_deref()
+            .and_then(|s| {
+                humantime::parse_rfc3339_weak(
+                    s.trim_end_matches('Z').split('.').next().unwrap_or(s),
+                )
+                .ok()
+            })
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as u64);
+        let harness_touched = touched.contains(&&n.name);
+        let restarted = started_ms.is_some_and(|ms| ms > start_unix_ms + 1_000) && !harness_touched;
+        if (!running && !harness_touched) || restarted {
+            out.push(n.name.clone());
+        }
+    }
+    out
+}

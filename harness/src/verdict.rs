@@ -1,0 +1,408 @@
+//! The verdict: one check per applicable target — documented by the
+//! system's profile, filled in by faultline's defaults, tightened (never
+//! loosened) by the scenario — each with its limit, what was measured and
+//! whether it passed. Pure.
+
+use serde::{Deserialize, Serialize};
+
+use crate::measure::summary::{worst_error_rate, worst_quantile_ms};
+use crate::measure::{Measurements, Timeline};
+use crate::scenario::Expectation;
+use crate::targets::{CheckKind, Profile, Target, Unit};
+
+/// One check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// `rto: fault 1 (pod-kill orders zone a)`, `p95`, `error_rate (2m window)`.
+    pub name: String,
+    /// The limit as shown (`≤ 15m`).
+    pub limit: String,
+    /// The limit in `unit`.
+    pub limit_value: f64,
+    /// What was measured, in `unit` (`None`: could not be measured).
+    pub measured: Option<f64>,
+    /// The unit of `limit_value` and `measured`.
+    pub unit: String,
+    /// Whether it passed.
+    pub pass: bool,
+    /// Where the limit comes from.
+    pub source: String,
+    /// Whether the limit is a faultline default rather than documented.
+    pub default: bool,
+    /// Anything a reader needs to interpret it.
+    pub note: String,
+}
+
+/// Every check of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Every check passed.
+    pub pass: bool,
+    /// The checks.
+    pub checks: Vec<Check>,
+}
+
+impl Verdict {
+    /// The names of the failed checks.
+    pub fn failed(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter(|c| !c.pass)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+}
+
+fn unit_name(u: Unit) -> &'static str {
+    match u {
+        Unit::Duration => "ms",
+        Unit::Ratio => "ratio",
+        Unit::Count => "count",
+    }
+}
+
+/// The targets in force: the profile's, each tightened by a scenario
+/// expectation on the same check; expectations on checks the profile lacks
+/// are added. Looser expectations are ignored, with a note.
+pub fn effective_targets(profile: &Profile, expect: &[Expectation]) -> Vec<(Target, String)> {
+    let mut out: Vec<(Target, String)> = profile
+        .targets
+        .iter()
+        .map(|t| (t.clone(), String::new()))
+        .collect();
+    for e in expect {
+        let stricter = |a: f64, b: f64| {
+            if e.check.higher_is_better() {
+                a > b
+            } else {
+                a < b
+            }
+        };
+        match out.iter_mut().find(|(t, _)| t.check == e.check) {
+            Some((t, note)) if stricter(e.limit, t.limit) => {
+                *note = format!("scenario tightens {} to {}", t.limit_text, e.limit_text);
+                t.source = format!(
+                    "scenario expectation (the document's limit: {}; {})",
+                    t.limit_text, t.source
+                );
+                t.limit = e.limit;
+                t.limit_text = e.limit_text.clone();
+                t.default = false;
+            }
+            Some((t, note)) => {
+                *note = format!(
+                    "the scenario's {} is looser than {} and does not apply",
+                    e.limit_text, t.limit_text
+                );
+            }
+            None => out.push((
+                Target {
+                    check: e.check,
+                    limit: e.limit,
+                    limit_text: e.limit_text.clone(),
+                    window: None,
+                    source: "scenario expectation".into(),
+                    default: false,
+                },
+                String::new(),
+            )),
+        }
+    }
+    out
+}
+
+/// Judges the measurements against the targets in force.
+pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Timeline) -> Verdict {
+    let mut checks = Vec::new();
+    for (target, note) in effective_targets(profile, expect) {
+        let unit = target.check.unit();
+        let mk = |name: String, measured: Option<f64>, pass: bool, extra: String| {
+            let limit = match (unit, target.check) {
+                (_, CheckKind::Availability) => format!("≥ {} monthly", target.limit_text),
+                _ => format!("≤ {}", target.limit_text),
+            };
+            Check {
+                name,
+                limit,
+                limit_value: target.limit,
+                measured,
+                unit: unit_name(unit).into(),
+                pass,
+                source: target.source.clone(),
+                default: target.default,
+                note: [note.as_str(), extra.as_str()]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        };
+        let le = |v: Option<f64>| v.is_some_and(|v| v <= target.limit + 1e-9);
+        let windowed = |base: &str| match target.window {
+            Some(w) => format!("{base} ({} window)", humantime::format_duration(w)),
+            None => base.to_string(),
+        };
+        let window_s = target
+            .window
+            .map_or(usize::MAX, |w| w.as_secs().max(1) as usize);
+        match target.check {
+            CheckKind::Rto => {
+                for (i, f) in m.faults.iter().enumerate() {
+                    let extra = if f.rto_ms.is_none() {
+                        "never recovered within the run".to_string()
+                    } else {
+                        String::new()
+                    };
+                    checks.push(mk(
+                        format!("rto: fault {} ({})", i + 1, f.span.label),
+                        f.rto_ms,
+                        le(f.rto_ms),
+                        extra,
+                    ));
+                }
+            }
+            CheckKind::Rpo => {
+                for (i, f) in m.faults.iter().enumerate() {
+                    let pass =
+                        le(Some(f.rpo_window_ms)) && (target.limit > 0.0 || f.lost_writes == 0);
+                    let extra = format!("{} acknowledged writes lost", f.lost_writes);
+                    checks.push(mk(
+                        format!("rpo: fault {} ({})", i + 1, f.span.label),
+                        Some(f.rpo_window_ms),
+                        pass,
+                        extra,
+                    ));
+                }
+            }
+            CheckKind::ErrorRate => {
+                let v = worst_error_rate(t, window_s);
+                checks.push(mk(
+                    windowed("error_rate"),
+                    Some(v),
+                    le(Some(v)),
+                    String::new(),
+                ));
+            }
+            CheckKind::P95 | CheckKind::P99 => {
+                let q = if target.check == CheckKind::P95 {
+                    0.95
+                } else {
+                    0.99
+                };
+                let v = worst_quantile_ms(t, q, window_s);
+                checks.push(mk(
+                    windowed(target.check.name()),
+                    Some(v),
+                    le(Some(v)),
+                    String::new(),
+                ));
+            }
+            CheckKind::Availability => {
+                let (measured, pass, extra) = match &m.budget {
+                    Some(b) => {
+                        let share = b.share;
+                        let availability_equivalent = 1.0
+                            - b.downtime_equivalent_seconds
+                                / crate::measure::metrics::MONTH_SECONDS;
+                        (
+                            Some(availability_equivalent),
+                            share <= 1.0,
+                            format!(
+                                "this occurrence consumed {:.3} % of the monthly error budget ({:.1} s of {:.0} s)",
+                                share * 100.0,
+                                b.downtime_equivalent_seconds,
+                                b.budget_seconds
+                            ),
+                        )
+                    }
+                    None => (None, false, "not measured".into()),
+                };
+                checks.push(mk(
+                    "availability (error budget)".into(),
+                    measured,
+                    pass,
+                    extra,
+                ));
+            }
+            CheckKind::ReplicationLag => {
+                let v = m.max_replication_lag_s.map(|s| s * 1000.0);
+                let extra = if v.is_none() {
+                    "no replication-lag sample was taken".into()
+                } else {
+                    String::new()
+                };
+                checks.push(mk("replication_lag".into(), v, le(v), extra));
+            }
+            CheckKind::ConsumerLag => {
+                let v = m.max_consumer_lag;
+                let extra = if v.is_none() {
+                    "no consumer-lag sample was taken".into()
+                } else {
+                    String::new()
+                };
+                checks.push(mk("consumer_lag".into(), v, le(v), extra));
+            }
+            CheckKind::HealthCheckFailures => {
+                let (n, who) = &m.max_consecutive_health_failures;
+                let extra = if *n > 0 {
+                    format!("worst: {who}")
+                } else {
+                    String::new()
+                };
+                checks.push(mk(
+                    "health_check_failures (consecutive)".into(),
+                    Some(*n as f64),
+                    le(Some(*n as f64)),
+                    extra,
+                ));
+            }
+            CheckKind::UnplannedRestarts => {
+                let n = m.unplanned_restarts.len() as f64;
+                checks.push(mk(
+                    "unplanned_restarts".into(),
+                    Some(n),
+                    le(Some(n)),
+                    m.unplanned_restarts.join(", "),
+                ));
+            }
+            CheckKind::LostEvents => {
+                let n = m.events.lost as f64;
+                let extra = format!(
+                    "{} expected, {} duplicated",
+                    m.events.expected, m.events.duplicated
+                );
+                checks.push(mk("lost_events".into(), Some(n), le(Some(n)), extra));
+            }
+        }
+    }
+    Verdict {
+        pass: checks.iter().all(|c| c.pass),
+        checks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::{
+        EventSummary, FaultResult, FaultSpan, LatencySummary, TimelineConfig, WriteCheck,
+    };
+    use crate::stack::StackSettings;
+
+    fn profile(targets: Vec<Target>) -> Profile {
+        Profile {
+            name: "p".into(),
+            title: "p".into(),
+            document: String::new(),
+            notes: String::new(),
+            targets,
+            stack: StackSettings::default(),
+            no_numeric_targets: false,
+        }
+    }
+
+    fn target(check: CheckKind, limit: f64, text: &str) -> Target {
+        Target {
+            check,
+            limit,
+            limit_text: text.into(),
+            window: None,
+            source: "doc".into(),
+            default: false,
+        }
+    }
+
+    fn measurements(rto_ms: Option<f64>, lost: u64) -> Measurements {
+        Measurements {
+            attempts: 100,
+            availability: 0.99,
+            error_rate: 0.01,
+            latency_ms: LatencySummary::default(),
+            phases: Vec::new(),
+            faults: vec![FaultResult {
+                span: FaultSpan {
+                    label: "pod-kill orders".into(),
+                    injected_us: 0,
+                    reverted_us: None,
+                },
+                rto_ms,
+                lost_writes: lost,
+                rpo_window_ms: if lost > 0 { 1500.0 } else { 0.0 },
+            }],
+            writes: WriteCheck {
+                acked: 10,
+                lost,
+                recovered: 0,
+                unknown_absent: 0,
+                lost_ids: Vec::new(),
+                earliest_lost_ack_us: None,
+                latest_lost_ack_us: None,
+                per_fault: vec![],
+            },
+            events: EventSummary::default(),
+            steady_good_ratio: 1.0,
+            budget: None,
+            max_replication_lag_s: None,
+            max_replication_lag_bytes: None,
+            max_consumer_lag: None,
+            max_consecutive_health_failures: (0, String::new()),
+            unplanned_restarts: Vec::new(),
+            lateness_p99_ms: 0.0,
+            span_s: 10.0,
+        }
+    }
+
+    fn empty() -> Timeline {
+        Timeline::new(TimelineConfig { good_latency_us: 1 })
+    }
+
+    #[test]
+    fn rto_is_judged_per_fault_and_never_recovering_fails() {
+        let p = profile(vec![target(CheckKind::Rto, 30_000.0, "30s")]);
+        let v = judge(&p, &[], &measurements(Some(12_000.0), 0), &empty());
+        assert!(v.pass);
+        assert_eq!(v.checks[0].name, "rto: fault 1 (pod-kill orders)");
+        let v = judge(&p, &[], &measurements(None, 0), &empty());
+        assert!(!v.pass);
+        assert_eq!(v.failed(), ["rto: fault 1 (pod-kill orders)"]);
+    }
+
+    #[test]
+    fn expectations_tighten_and_never_loosen() {
+        let p = profile(vec![target(CheckKind::Rto, 900_000.0, "15m")]);
+        let tight = Expectation {
+            check: CheckKind::Rto,
+            limit: 10_000.0,
+            limit_text: "10s".into(),
+        };
+        let v = judge(&p, &[tight], &measurements(Some(12_000.0), 0), &empty());
+        assert!(!v.pass, "12 s breaks the scenario's 10 s");
+        assert!(v.checks[0].source.contains("15m"));
+        let loose = Expectation {
+            check: CheckKind::Rto,
+            limit: 3_600_000.0,
+            limit_text: "1h".into(),
+        };
+        let v = judge(&p, &[loose], &measurements(Some(1_000_000.0), 0), &empty());
+        assert!(!v.pass, "the documented 15 m still applies");
+        assert!(v.checks[0].note.contains("looser"));
+    }
+
+    #[test]
+    fn a_zero_rpo_fails_on_any_lost_write() {
+        let p = profile(vec![target(CheckKind::Rpo, 0.0, "0s")]);
+        assert!(judge(&p, &[], &measurements(Some(1.0), 0), &empty()).pass);
+        let v = judge(&p, &[], &measurements(Some(1.0), 2), &empty());
+        assert!(!v.pass);
+        assert!(v.checks[0].note.contains("2 acknowledged writes lost"));
+    }
+
+    #[test]
+    fn unmeasured_checks_fail_rather_than_pass() {
+        let p = profile(vec![target(CheckKind::ReplicationLag, 10_000.0, "10s")]);
+        let v = judge(&p, &[], &measurements(Some(1.0), 0), &empty());
+        assert!(!v.pass);
+        assert_eq!(v.checks[0].measured, None);
+    }
+}
