@@ -80,6 +80,7 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
         "Throughput per second",
         "requests/s",
         x_max,
+        None,
         &[
             Series {
                 name: "succeeded",
@@ -101,6 +102,7 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
         "Availability per second",
         "%",
         x_max,
+        Some(100.0),
         &[Series {
             name: "succeeded / attempted",
             color: "#1f5fa8",
@@ -120,6 +122,7 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
         "Latency per second (from the scheduled start)",
         "ms",
         x_max,
+        None,
         &[
             Series {
                 name: "p50",
@@ -144,6 +147,7 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
         "Replication lag",
         "s",
         x_max,
+        None,
         &[Series {
             name: "worst replica",
             color: "#6a3d9a",
@@ -155,6 +159,7 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
         "Consumer lag",
         "messages",
         x_max,
+        None,
         &[Series {
             name: "analytics group",
             color: "#8c564b",

@@ -508,3 +508,57 @@ pub(crate) mod sample {
         (report, rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_json_matches_its_checked_in_schema() {
+        let (r, _) = sample::report();
+        let schema_path = crate::project::root().join("reports/schema/report.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let instance = serde_json::to_value(&r).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        // And a report missing a stable key does not.
+        let mut broken = instance.clone();
+        broken["metrics"].as_object_mut().unwrap().remove("rpo");
+        assert!(!validator.is_valid(&broken));
+    }
+
+    #[test]
+    fn the_json_round_trips_for_faultline_report() {
+        let (r, rows) = sample::report();
+        let back: Report = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(parse_timeline_csv(&timeline_csv(&rows)), rows);
+    }
+
+    #[test]
+    fn console_summary_snapshot() {
+        let (r, _) = sample::report();
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d{2}-\d{2}T[0-9:.]+Z", "[time]"),
+            (r"stack [0-9a-f]{6}", "stack [run]"),
+        ]}, {
+            insta::assert_snapshot!(console::render(&r));
+        });
+    }
+
+    #[test]
+    fn markdown_snapshot() {
+        let (r, _) = sample::report();
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d{2}-\d{2}T[0-9:.]+Z", "[time]"),
+            (r"stack [0-9a-f]{6}", "stack [run]"),
+        ]}, {
+            insta::assert_snapshot!(markdown::render(&r));
+        });
+    }
+}

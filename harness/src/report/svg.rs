@@ -45,23 +45,26 @@ fn nice_max(v: f64) -> f64 {
     10.0 * mag
 }
 
-fn tick(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v.abs() >= 100.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.1}")
+/// A tick label with enough decimals for the axis's scale.
+fn tick(v: f64, scale: f64) -> String {
+    // Ticks are a quarter of the scale apart: two significant digits of that.
+    let step = scale / 4.0;
+    let decimals = (2.0 - step.log10().floor()).clamp(0.0, 8.0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
-        format!("{v:.2}")
+        s
     }
 }
 
-/// A line chart over `[0, x_max]` seconds.
+/// A line chart over `[0, x_max]` seconds; the y axis runs to `y_top` if
+/// given, else to a round number above the data.
 pub fn line_chart(
     title: &str,
     y_unit: &str,
     x_max: f64,
+    y_top: Option<f64>,
     series: &[Series],
     bands: &[Band],
 ) -> String {
@@ -73,7 +76,7 @@ pub fn line_chart(
         .iter()
         .flat_map(|s| s.points.iter().filter_map(|p| p.1))
         .fold(0.0f64, f64::max);
-    let y_max = nice_max(y_data * 1.05);
+    let y_max = y_top.unwrap_or_else(|| nice_max(y_data * 1.05));
     let x = |v: f64| left + v / x_max * pw;
     let y = |v: f64| top + ph - v / y_max * ph;
     let mut s = format!(
@@ -102,7 +105,7 @@ pub fn line_chart(
             left + pw,
             left - 4.0,
             yy + 4.0,
-            tick(v)
+            tick(v, y_max)
         ));
     }
     let x_step = nice_max(x_max / 8.0);
@@ -114,7 +117,7 @@ pub fn line_chart(
             top + ph,
             top + ph + 4.0,
             top + ph + 16.0,
-            tick(t)
+            tick(t, x_max)
         ));
         t += x_step;
     }
@@ -174,6 +177,7 @@ mod tests {
             "latency",
             "ms",
             30.0,
+            None,
             &[Series {
                 name: "p99",
                 color: "#c00",
@@ -196,6 +200,9 @@ mod tests {
         assert!(svg.contains("pod-kill &lt;a&gt;"), "labels are escaped");
         assert!(svg.trim_end().ends_with("</svg>"));
         assert_eq!(nice_max(7.3), 10.0);
+        assert_eq!(tick(0.0025, 0.01), "0.0025");
+        assert_eq!(tick(50.0, 100.0), "50");
+        assert_eq!(tick(2.5, 5.0), "2.5");
         assert_eq!(nice_max(0.0), 1.0);
     }
 }
