@@ -6,8 +6,20 @@
 //! through it, injects faults and measures RTO, RPO, availability and
 //! latency against documented targets.
 //!
-//! The pure parts (topology, configs, settings) import no tokio or Docker;
-//! the platform, images and stack modules do the I/O.
+//! The pure parts (scenario, targets, measure, verdict, report, stack
+//! topology) import no tokio or Docker; the platform, images, stack,
+//! workload, faults, probes and run modules do the I/O.
+//!
+//! A scenario as a test of your own, in three lines:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), faultline::Error> {
+//! let stack = faultline::Stack::start("customer-service").await?;
+//! faultline::Scenario::load("scenarios/pod-kill.toml")?.run(&stack).await?.assert_pass();
+//! stack.down().await?;
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod cli;
 pub mod error;
@@ -23,8 +35,12 @@ pub mod run;
 pub mod scenario;
 pub mod source;
 pub mod stack;
+pub mod suite;
 pub mod targets;
 pub mod verdict;
 pub mod workload;
 
 pub use error::{Error, Exit};
+pub use run::{Prepared, RunOutcome};
+pub use scenario::Scenario;
+pub use stack::Stack;

@@ -643,3 +643,101 @@ async fn unplanned_restarts(
     }
     out
 }
+
+/// A scenario validated against its system's profile, ready to run — the
+/// library's entry for tests of one's own (see the crate's example).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The profile it is judged against.
+    pub profile: Profile,
+    /// Seed and report folder.
+    pub options: RunOptions,
+}
+
+impl Scenario {
+    /// Loads a scenario file and the profile of the system it names,
+    /// validated together.
+    pub fn load(path: impl AsRef<Path>) -> Result<Prepared, Error> {
+        let (scenario, profile) = load(path.as_ref(), None)?;
+        Ok(Prepared {
+            scenario,
+            profile,
+            options: RunOptions {
+                quiet: true,
+                ..RunOptions::default()
+            },
+        })
+    }
+}
+
+impl Prepared {
+    /// Judges against another system's profile (validating again).
+    pub fn system(self, system: &str) -> Result<Prepared, Error> {
+        let (scenario, profile) = load(&self.scenario.path, Some(system))?;
+        Ok(Prepared {
+            scenario,
+            profile,
+            options: self.options,
+        })
+    }
+
+    /// Fixes the seed.
+    pub fn seed(mut self, seed: u64) -> Prepared {
+        self.options.seed = Some(seed);
+        self
+    }
+
+    /// Writes the reports to `dir`.
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Prepared {
+        self.options.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Prints progress while running.
+    pub fn verbose(mut self) -> Prepared {
+        self.options.quiet = false;
+        self
+    }
+
+    /// Runs on `stack`. Ctrl-C reverts the faults in force and returns an
+    /// interrupted outcome.
+    pub async fn run(&self, stack: &Stack) -> Result<RunOutcome, Error> {
+        let seed = self
+            .options
+            .seed
+            .or(self.scenario.seed)
+            .unwrap_or_else(rand::random);
+        let mut interrupt = Interrupt::install();
+        run_on(
+            stack,
+            &self.scenario,
+            &self.profile,
+            &self.options,
+            seed,
+            &mut interrupt,
+        )
+        .await
+    }
+}
+
+impl Stack {
+    /// Builds any image that is out of date, then starts a stack shaped by
+    /// `system`'s profile, owned by this process: [`Stack::down`] removes
+    /// it, and if the process dies first, the next `faultline up` or `run`
+    /// sweeps it.
+    pub async fn start(system: &str) -> Result<Stack, Error> {
+        let root = crate::project::root();
+        let profile = targets::load(&targets::profiles_dir(&root), system)?;
+        let engine = Engine::connect(false).await?;
+        images::build_all(&engine, &images::BuildOptions::default()).await?;
+        let up = UpOptions {
+            run: stack::new_run_id(),
+            system: profile.name.clone(),
+            owner: Owner::current_process(),
+            ready_timeout: Duration::from_secs(180),
+        };
+        Ok(stack::up(&engine, &profile.stack, &up).await?)
+    }
+}
