@@ -29,7 +29,8 @@ impl Shared {
         if let Some((s, _)) = slot.as_ref() {
             return Ok(s.clone());
         }
-        let lock = support::StackLock::acquire();
+        let lock = support::StackLock::acquire()
+            .map_err(|e| Failed::from(format!("the stack lock: {e}")))?;
         let stack = self
             .runtime
             .block_on(Stack::start(system))
@@ -44,8 +45,14 @@ fn main() -> ExitCode {
     // Scenarios share one stack and inject faults into it: one at a time.
     args.test_threads = Some(1);
     let root = faultline::project::root();
+    // A suite name (scenarios/suites/<name>.toml) or a path to a suite file.
     let suite_name = std::env::var("FAULTLINE_SUITE").unwrap_or_else(|_| "smoke".into());
-    let suite = match Suite::load(&root.join(format!("scenarios/suites/{suite_name}.toml"))) {
+    let suite_path = if suite_name.ends_with(".toml") {
+        std::path::PathBuf::from(&suite_name)
+    } else {
+        root.join(format!("scenarios/suites/{suite_name}.toml"))
+    };
+    let suite = match Suite::load(&suite_path) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

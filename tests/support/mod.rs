@@ -28,26 +28,8 @@ pub async fn engine_with_images() -> Engine {
     engine
 }
 
-/// A lock file that serialises stack tests across test threads and test
-/// processes: two stacks at once would starve each other on 2 cores.
-pub struct StackLock {
-    _file: std::fs::File,
-}
-
-impl StackLock {
-    /// Blocks until this process holds the machine-wide stack lock.
-    pub fn acquire() -> StackLock {
-        let path = std::env::temp_dir().join("faultline-stack-tests.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .expect("opening the stack lock");
-        file.lock().expect("locking the stack lock");
-        StackLock { _file: file }
-    }
-}
+/// Serialises stack tests across test threads and processes.
+pub use faultline::stack::MachineLock as StackLock;
 
 /// A stack owned by this test: removed on drop, even after a panic.
 pub struct TestStack {
@@ -79,7 +61,8 @@ impl Drop for TestStack {
 pub async fn start_stack(settings: StackSettings) -> TestStack {
     let lock = tokio::task::spawn_blocking(StackLock::acquire)
         .await
-        .expect("lock thread");
+        .expect("lock thread")
+        .expect("the machine-wide stack lock");
     let engine = engine_with_images().await;
     let opts = UpOptions {
         run: stack::new_run_id(),

@@ -424,6 +424,27 @@ impl Stack {
     }
 }
 
+/// A machine-wide lock for code that starts stacks (test suites): two
+/// stacks at once would starve each other on a small machine. Held until
+/// dropped; blocks until free.
+pub struct MachineLock {
+    _file: std::fs::File,
+}
+
+impl MachineLock {
+    /// Takes the lock (`$TMPDIR/faultline-stack-tests.lock`), waiting for it.
+    pub fn acquire() -> std::io::Result<MachineLock> {
+        let path = std::env::temp_dir().join("faultline-stack-tests.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        file.lock()?;
+        Ok(MachineLock { _file: file })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
