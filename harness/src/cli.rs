@@ -78,6 +78,25 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Run a suite as a DR drill for one system; writes
+    /// reports/drills/<YYYY-MM>-<system>/ and records it in the history.
+    Drill {
+        /// The suite file.
+        #[arg(long, default_value = "scenarios/suites/monthly-dr.toml")]
+        suite: PathBuf,
+        /// System profile.
+        #[arg(long)]
+        system: String,
+        /// Month label (default: this month).
+        #[arg(long)]
+        month: Option<String>,
+        /// Seed for every scenario.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Leave a stack the drill started running.
+        #[arg(long)]
+        keep_stack: bool,
+    },
     /// Check scenario files without Docker (exit 2 on the first mistake).
     Validate {
         /// Scenario files.
@@ -278,6 +297,47 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             Ok(if outcome.interrupted {
                 Exit::Interrupted
             } else if outcome.verdict.pass {
+                Exit::Pass
+            } else {
+                Exit::CheckFailed
+            })
+        }
+        Command::Drill {
+            suite,
+            system,
+            month,
+            seed,
+            keep_stack,
+        } => {
+            let suite = crate::suite::Suite::load(&suite)?;
+            let root = crate::project::root();
+            let profile = crate::targets::load(&crate::targets::profiles_dir(&root), &system)?;
+            let opts = crate::drill::DrillOptions {
+                month,
+                seed,
+                keep_stack,
+                allow_remote: cli.allow_remote,
+                ..Default::default()
+            };
+            let (record, folder) = crate::drill::execute(&suite, &profile, &opts).await?;
+            for r in &record.scenarios {
+                println!(
+                    "{} {:<16} {}",
+                    if r.verdict == "pass" { "✓" } else { "✗" },
+                    r.scenario,
+                    r.error
+                        .clone()
+                        .unwrap_or_else(|| r.failed_checks.join(", "))
+                );
+            }
+            println!(
+                "drill {} for {}: {} — {}",
+                record.month,
+                record.system,
+                if record.pass { "PASS" } else { "FAIL" },
+                folder.join("index.html").display()
+            );
+            Ok(if record.pass {
                 Exit::Pass
             } else {
                 Exit::CheckFailed

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod cli;
+pub mod drill;
 pub mod error;
 pub mod faults;
 pub mod images;

@@ -214,7 +214,7 @@ fn now_unix_ms() -> u64 {
 
 /// Finds a running stack built for this profile's settings, or starts one
 /// owned by this process. Returns it and whether this run started it.
-async fn obtain_stack(
+pub(crate) async fn obtain_stack(
     engine: &Engine,
     profile: &Profile,
     opts: &RunOptions,

@@ -244,3 +244,64 @@ fn an_interrupted_run_reverts_every_fault_and_leaves_nothing_behind() {
         assert!(!engine.runs().await.unwrap().iter().any(|(r, _)| *r == run));
     });
 }
+
+/// Renders a report in headless Chromium: it must load (every chart
+/// present in the rendered DOM) and paint a screenshot.
+fn render_in_chromium(dir: &Path) {
+    let html = dir.join("report.html");
+    let url = format!("file://{}", html.display());
+    let dom = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .expect("chromium (installed by `make setup`) renders the report");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(
+        dom.matches("<svg").count(),
+        5,
+        "the rendered page has its five charts"
+    );
+    assert!(dom.contains("Verdict"));
+    let png = dir.join("report.png");
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1150,2600",
+        ])
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 30_000,
+        "a painted page, not a blank one ({size} bytes)"
+    );
+}
+
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let _lock = lock();
+    let dir = out_dir("render");
+    let out = faultline()
+        .args(["run", "scenarios/cache-loss.toml", "--seed", "4", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    validate_report(&dir);
+    render_in_chromium(&dir);
+}

@@ -5,6 +5,7 @@
 //! [`write`] is the one function that touches the disk.
 
 pub mod console;
+pub mod drill;
 pub mod html;
 pub mod junit;
 pub mod markdown;
