@@ -4,7 +4,6 @@
 mod support;
 
 use faultline::drill::{read_history, run_on, DrillOptions};
-use faultline::stack::StackSettings;
 use faultline::suite::Suite;
 use support::start_stack;
 
