@@ -46,6 +46,9 @@ pub struct ScenarioResult {
     pub report: String,
     /// Why the harness could not run it, if so.
     pub error: Option<String>,
+    /// The timed steps of its restores from backup, if it had any.
+    #[serde(default)]
+    pub restore: Option<String>,
 }
 
 /// One drill, as stored in the history.
@@ -186,6 +189,12 @@ pub async fn run_on(
                     failed_checks: o.verdict.failed().iter().map(|s| s.to_string()).collect(),
                     report: format!("{rel}/report.html"),
                     error: None,
+                    restore: o
+                        .report
+                        .faults
+                        .iter()
+                        .find(|f| !f.steps.is_empty())
+                        .map(crate::report::fmt_steps),
                 }
             }
             Err(Error::Interrupted) => return Err(Error::Interrupted),
@@ -202,6 +211,7 @@ pub async fn run_on(
                 failed_checks: Vec::new(),
                 report: String::new(),
                 error: Some(e.to_string()),
+                restore: None,
             },
         });
     }

@@ -399,6 +399,8 @@ pub async fn run_on(
                     reverted_at_us: None,
                     reverted_unix_ms: None,
                     error: error.clone(),
+                    steps: Vec::new(),
+                    recovered_to_unix_ms: None,
                 });
             }
             let Ok(fault) = result else { return };
@@ -416,11 +418,18 @@ pub async fn run_on(
             // gone and does not revert it twice.
             let fault = active.lock().ok().and_then(|mut a| a.remove(&id));
             if let Some(fault) = fault {
+                if !quiet && matches!(fault.revert, faults::Revert::Restore(_)) {
+                    eprintln!(
+                        "  t={:>6.1}s  restoring fault {} from the backup region",
+                        clock.now_us() as f64 / 1e6,
+                        id + 1
+                    );
+                }
                 let r = faults::revert(&ctx, &fault).await;
                 let at_us = clock.now_us();
                 if !quiet {
                     match &r {
-                        Ok(()) => eprintln!(
+                        Ok(_) => eprintln!(
                             "  t={:>6.1}s  reverted fault {}: {label}",
                             at_us as f64 / 1e6,
                             id + 1
@@ -433,7 +442,7 @@ pub async fn run_on(
                     }
                 }
                 if let Ok(mut j) = journal.lock() {
-                    j.reverted(id, at_us, now_unix_ms(), r.err().map(|e| e.to_string()));
+                    j.reverted(id, at_us, now_unix_ms(), r.map_err(|e| e.to_string()));
                 }
             }
         }));
@@ -485,7 +494,7 @@ pub async fn run_on(
                 f.id,
                 clock.now_us(),
                 now_unix_ms(),
-                r.err().map(|e| e.to_string()),
+                r.map_err(|e| e.to_string()),
             );
         }
     }
@@ -554,6 +563,20 @@ pub async fn run_on(
         .iter()
         .find(|t| t.check == CheckKind::Availability)
         .map(|t| t.limit);
+    let lost_acks_us = writes.per_fault_acks.clone();
+    // For a restore, writes are back when the first write scheduled after
+    // the recovery began is acknowledged.
+    let writes_back_us: Vec<Option<u64>> = scenario
+        .faults
+        .iter()
+        .zip(&spans)
+        .map(|(planned, span)| {
+            (span.kind == crate::faults::FaultKind::RegionLoss.name()).then(|| {
+                let began = span.injected_us + planned.spec.duration.unwrap_or_default().as_micros() as u64;
+                crate::measure::first_write_after(&out.ledger, began)
+            })?
+        })
+        .collect();
     let measurements = summarise(RunData {
         timeline: &timeline,
         faults: &spans,
@@ -564,6 +587,9 @@ pub async fn run_on(
         monthly_availability: monthly,
         rto_tolerance: 0.05,
         rto_sustain_us: 5_000_000,
+        start_unix_ms: clock.start_unix_ms,
+        lost_acks_us,
+        writes_back_us,
     });
     let verdict = verdict::judge(profile, &scenario.expect, &measurements, &timeline);
     if profile.no_numeric_targets {

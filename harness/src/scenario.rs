@@ -118,7 +118,10 @@ struct RawFault {
     at: Spanned<String>,
     duration: Option<Spanned<String>>,
     restart_after: Option<Spanned<String>>,
+    restore_after: Option<Spanned<String>>,
     permanent: Option<Spanned<bool>>,
+    broker_store: Option<Spanned<bool>>,
+    cache: Option<Spanned<bool>>,
     target: Option<Spanned<RawTarget>>,
     latency: Option<Spanned<String>>,
     jitter: Option<Spanned<String>>,
@@ -366,6 +369,7 @@ fn allowed(kind: FaultKind) -> &'static [&'static str] {
         FaultKind::Blackhole => &["duration", "permanent", "direction"],
         FaultKind::Reset => &["duration", "permanent"],
         FaultKind::Partition => &["duration", "permanent", "a", "b"],
+        FaultKind::RegionLoss => &["restore_after", "permanent", "broker_store", "cache"],
     }
 }
 
@@ -426,16 +430,22 @@ fn parse_fault(
             "inject faults while the load runs",
         ));
     }
-    let duration = match (&f.duration, &f.restart_after) {
-        (Some(d), Some(_)) => {
+    // `restart_after` (kills) and `restore_after` (a region loss) are the
+    // duration under the name that says what its end is.
+    let ends: Vec<&Spanned<String>> = [&f.duration, &f.restart_after, &f.restore_after]
+        .into_iter()
+        .flatten()
+        .collect();
+    let duration = match ends.as_slice() {
+        [] => None,
+        [d] => Some(cx.duration(d, "duration")?),
+        [_, d, ..] => {
             return Err(cx.err(
                 d.span().start,
-                format!("fault {n} gives both duration and restart_after"),
-                "give one: restart_after is duration's name for kills",
+                format!("fault {n} gives its end twice"),
+                "give one of duration, restart_after (kills) or restore_after (a region loss)",
             ))
         }
-        (Some(d), None) | (None, Some(d)) => Some(cx.duration(d, "duration")?),
-        (None, None) => None,
     };
     let permanent = f.permanent.as_ref().is_some_and(|p| *p.get_ref());
     let target = f.target.as_ref().map(|t| (t.span().start, t.get_ref()));
@@ -623,6 +633,10 @@ fn parse_fault(
         }
         FaultKind::BrokerLoss => Action::BrokerLoss,
         FaultKind::CacheLoss => Action::CacheLoss,
+        FaultKind::RegionLoss => Action::RegionLoss {
+            broker_store: f.broker_store.as_ref().is_some_and(|b| *b.get_ref()),
+            cache: f.cache.as_ref().is_some_and(|b| *b.get_ref()),
+        },
     };
     if target.is_some()
         && matches!(

@@ -207,6 +207,8 @@ struct RawStack {
     health_check_interval: Option<Spanned<String>>,
     health_check_fall: Option<u32>,
     analytics_replicas: Option<u32>,
+    archive_interval: Option<Spanned<String>>,
+    base_backup_interval: Option<Spanned<String>>,
     patroni: Option<PatroniTiming>,
     gateway: Option<RawGateway>,
 }
@@ -386,6 +388,12 @@ pub fn parse(src: &Source) -> Result<Profile, FileError> {
     }
     if let Some(v) = rs.analytics_replicas {
         stack.analytics_replicas = v;
+    }
+    if let Some(v) = &rs.archive_interval {
+        stack.archive_interval = duration(src, v, "archive_interval")?;
+    }
+    if let Some(v) = &rs.base_backup_interval {
+        stack.base_backup_interval = duration(src, v, "base_backup_interval")?;
     }
     if let Some(p) = rs.patroni {
         if !p.is_valid() {

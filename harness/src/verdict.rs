@@ -276,10 +276,75 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
             }
         }
     }
+    checks.extend(fault_checks(m));
     Verdict {
         pass: checks.iter().all(|c| c.pass),
         checks,
     }
+}
+
+/// A second, for notes.
+fn secs(us: u64) -> String {
+    format!("{:.1} s", us as f64 / 1e6)
+}
+
+/// The checks every fault brings, whatever the profile: it went in and came
+/// out (a fault the harness could not inject measured nothing), and a
+/// region loss was restored — with every write older than the restored
+/// point present.
+fn fault_checks(m: &Measurements) -> Vec<Check> {
+    let mut out = Vec::new();
+    for (i, f) in m.faults.iter().enumerate() {
+        let s = &f.span;
+        let mut check = Check {
+            name: format!("fault {} ({}) injected and reverted", i + 1, s.label),
+            limit: "no error".into(),
+            limit_value: 0.0,
+            measured: Some(if s.error.is_some() { 1.0 } else { 0.0 }),
+            unit: "count".into(),
+            pass: s.error.is_none(),
+            source: "faultline: a fault that did not happen measures nothing".into(),
+            default: true,
+            note: s.error.clone().unwrap_or_default(),
+        };
+        if s.kind == "region-loss" {
+            check.name = format!("restore: fault {} ({})", i + 1, s.label);
+            check.limit = "restored, every write older than the restored point present".into();
+            check.source = "the documented recovery: restore the newest base backup, replay the archived WAL, rejoin a replica".into();
+            let mut notes = Vec::new();
+            let mut previous = s.reverted_us.map(|_| s.injected_us).unwrap_or(s.injected_us);
+            for step in &s.steps {
+                notes.push(format!("{} after {}", step.name, secs(step.at_us.saturating_sub(previous))));
+                previous = step.at_us;
+            }
+            let mut consistent = true;
+            if let Some(point) = s.recovered_to_unix_ms {
+                let point_s = point.saturating_sub(m.start_unix_ms) as f64 / 1000.0;
+                match f.lost_acks_unix_ms {
+                    Some((first, last)) => {
+                        // Half a second of slack for the commit-to-ack gap.
+                        consistent = first + 500 > point;
+                        notes.push(format!(
+                            "restored to the commit at {point_s:.1} s; {} acknowledged writes lost, acknowledged from {:.1} s to {:.1} s{}",
+                            f.lost_writes,
+                            first.saturating_sub(m.start_unix_ms) as f64 / 1000.0,
+                            last.saturating_sub(m.start_unix_ms) as f64 / 1000.0,
+                            if consistent { ", all after it" } else { " — some BEFORE it: they should have been restored" }
+                        ));
+                    }
+                    None => notes.push(format!("restored to the commit at {point_s:.1} s; no acknowledged write lost")),
+                }
+            }
+            if let Some(e) = &s.error {
+                notes.push(e.clone());
+            }
+            check.pass = s.error.is_none() && consistent && f.write_rto_ms.is_some();
+            check.measured = Some(if check.pass { 0.0 } else { 1.0 });
+            check.note = notes.join("; ");
+        }
+        out.push(check);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -325,10 +390,14 @@ mod tests {
                     label: "pod-kill orders".into(),
                     injected_us: 0,
                     reverted_us: None,
+                    kind: "pod-kill".into(),
+                    ..Default::default()
                 },
                 rto_ms,
                 lost_writes: lost,
                 rpo_window_ms: if lost > 0 { 1500.0 } else { 0.0 },
+                lost_acks_unix_ms: None,
+                write_rto_ms: rto_ms,
             }],
             writes: WriteCheck {
                 acked: 10,
@@ -339,6 +408,7 @@ mod tests {
                 earliest_lost_ack_us: None,
                 latest_lost_ack_us: None,
                 per_fault: vec![],
+                per_fault_acks: vec![],
             },
             events: EventSummary::default(),
             steady_good_ratio: 1.0,
@@ -350,6 +420,7 @@ mod tests {
             unplanned_restarts: Vec::new(),
             lateness_p99_ms: 0.0,
             span_s: 10.0,
+            start_unix_ms: 0,
         }
     }
 
@@ -396,6 +467,39 @@ mod tests {
         let v = judge(&p, &[], &measurements(Some(1.0), 2), &empty());
         assert!(!v.pass);
         assert!(v.checks[0].note.contains("2 acknowledged writes lost"));
+    }
+
+    #[test]
+    fn a_region_loss_is_judged_on_its_restore() {
+        let p = profile(vec![]);
+        let mut m = measurements(Some(40_000.0), 3);
+        m.start_unix_ms = 1_000_000;
+        let f = &mut m.faults[0];
+        f.span.kind = "region-loss".into();
+        f.span.label = "region-loss (databases)".into();
+        f.span.injected_us = 10_000_000;
+        f.span.steps = vec![
+            crate::measure::Step { name: "dcs-cleared".into(), at_us: 11_000_000 },
+            crate::measure::Step { name: "restored".into(), at_us: 20_000_000 },
+        ];
+        f.span.recovered_to_unix_ms = Some(1_009_000);
+        f.lost_acks_unix_ms = Some((1_009_100, 1_010_000));
+        let v = judge(&p, &[], &m, &empty());
+        let c = v.checks.iter().find(|c| c.name.starts_with("restore:")).unwrap();
+        assert!(c.pass, "{c:?}");
+        assert!(c.note.contains("restored after 9.0 s"), "{}", c.note);
+        assert!(c.note.contains("3 acknowledged writes lost") && c.note.contains("all after it"), "{}", c.note);
+        // A write acknowledged long before the restored point yet missing:
+        // the restore is wrong.
+        m.faults[0].lost_acks_unix_ms = Some((1_002_000, 1_010_000));
+        let v = judge(&p, &[], &m, &empty());
+        assert!(!v.checks.iter().find(|c| c.name.starts_with("restore:")).unwrap().pass);
+        // A failed restore fails with its reason.
+        m.faults[0].lost_acks_unix_ms = None;
+        m.faults[0].span.error = Some("restore from backup failed: ERROR: [075]: no backup set found".into());
+        let v = judge(&p, &[], &m, &empty());
+        let c = v.checks.iter().find(|c| c.name.starts_with("restore:")).unwrap();
+        assert!(!c.pass && c.note.contains("no backup set found"));
     }
 
     #[test]

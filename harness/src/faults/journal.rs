@@ -30,6 +30,12 @@ pub struct JournalEntry {
     pub reverted_unix_ms: Option<u64>,
     /// Why injecting or reverting failed, if it did.
     pub error: Option<String>,
+    /// The timed steps of its revert (a restore).
+    #[serde(default)]
+    pub steps: Vec<crate::measure::Step>,
+    /// For a restore: the newest commit the restored database holds.
+    #[serde(default)]
+    pub recovered_to_unix_ms: Option<u64>,
 }
 
 impl JournalEntry {
@@ -39,6 +45,10 @@ impl JournalEntry {
             label: self.label.clone(),
             injected_us: self.injected_at_us,
             reverted_us: self.reverted_at_us,
+            kind: self.kind.clone(),
+            error: self.error.clone(),
+            steps: self.steps.clone(),
+            recovered_to_unix_ms: self.recovered_to_unix_ms,
         }
     }
 }
@@ -84,8 +94,8 @@ impl Journal {
         self.entries.push(entry);
     }
 
-    /// Records the revert of fault `id`.
-    pub fn reverted(&mut self, id: usize, at_us: u64, unix_ms: u64, error: Option<String>) {
+    /// Records the revert of fault `id`, with the steps of a restore.
+    pub fn reverted(&mut self, id: usize, at_us: u64, unix_ms: u64, outcome: Result<super::Reverted, String>) {
         let Some(i) = self.entries.iter().position(|e| e.id == id) else {
             return;
         };
@@ -93,8 +103,12 @@ impl Journal {
             let e = &mut self.entries[i];
             e.reverted_at_us = Some(at_us);
             e.reverted_unix_ms = Some(unix_ms);
-            if error.is_some() {
-                e.error = error;
+            match outcome {
+                Ok(r) => {
+                    e.steps = r.steps;
+                    e.recovered_to_unix_ms = r.recovered_to_unix_ms;
+                }
+                Err(error) => e.error = Some(error),
             }
         }
         let entry = self.entries[i].clone();

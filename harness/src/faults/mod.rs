@@ -20,6 +20,7 @@ pub mod netfilter;
 pub mod partition;
 pub mod pod_kill;
 pub mod pod_pause;
+pub mod region_loss;
 pub mod reset;
 pub mod select;
 pub mod spec;
@@ -33,6 +34,7 @@ use crate::platform::docker::EngineError;
 use crate::stack::{Service, Stack};
 use crate::workload::RunClock;
 pub use journal::{Journal, JournalEntry};
+pub use crate::measure::Step;
 pub use spec::{Action, FaultKind, FaultSpec};
 
 /// A fault that could not be injected or reverted.
@@ -71,6 +73,12 @@ pub enum FaultError {
         /// What happened.
         reason: String,
     },
+    /// Rebuilding a node of the stack failed.
+    #[error(transparent)]
+    Stack(#[from] crate::stack::StackError),
+    /// Restoring from the backup region failed.
+    #[error("restore from backup failed: {0}")]
+    Restore(String),
     /// Patroni refused the operation.
     #[error("Patroni {operation} failed: {reason}")]
     Patroni {
@@ -103,6 +111,8 @@ pub enum Revert {
     Netfilter(Vec<(String, String)>),
     /// Remove these toxics: (proxy API address, proxy, toxic).
     Toxics(Vec<(String, String, String)>),
+    /// Restore the database from the backup region (after a region loss).
+    Restore(region_loss::RestorePlan),
     /// Nothing to undo (a switchover).
     Nothing,
 }
@@ -150,6 +160,7 @@ pub async fn inject(
         Action::DbFailover { mode } => db_failover::inject(ctx, *mode).await?,
         Action::BrokerLoss => broker_loss::inject(ctx, &label).await?,
         Action::CacheLoss => cache_loss::inject(ctx, &label).await?,
+        Action::RegionLoss { broker_store, cache } => region_loss::inject(ctx, *broker_store, *cache).await?,
     };
     Ok(Injected {
         id,
@@ -159,10 +170,23 @@ pub async fn inject(
     })
 }
 
+/// What a revert reports beyond success.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reverted {
+    /// The steps of a long revert (a restore), on the run's clock.
+    pub steps: Vec<Step>,
+    /// For a restore: the newest commit the restored database holds, ms
+    /// since the epoch.
+    pub recovered_to_unix_ms: Option<u64>,
+}
+
 /// Undoes a fault. Safe to call twice, and after the containers it touched
 /// are gone.
-pub async fn revert(ctx: &FaultContext, fault: &Injected) -> Result<(), FaultError> {
-    undo(&ctx.stack, &fault.revert).await
+pub async fn revert(ctx: &FaultContext, fault: &Injected) -> Result<Reverted, FaultError> {
+    match &fault.revert {
+        Revert::Restore(plan) => region_loss::restore(ctx, plan).await,
+        other => undo(&ctx.stack, other).await.map(|()| Reverted::default()),
+    }
 }
 
 /// Carries out a [`Revert`].
@@ -216,6 +240,8 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
             Ok(())
         }
         Revert::Nothing => Ok(()),
+        // A restore needs the run's clock for its steps: `revert` runs it.
+        Revert::Restore(_) => Err(FaultError::Restore("a restore runs through faults::revert".into())),
     }
 }
 

@@ -36,11 +36,14 @@ pub enum FaultKind {
     BrokerLoss,
     /// Kill Redis.
     CacheLoss,
+    /// Destroy every database node and its disk at once; recover from the
+    /// backup region.
+    RegionLoss,
 }
 
 impl FaultKind {
     /// Every kind.
-    pub const ALL: [FaultKind; 12] = [
+    pub const ALL: [FaultKind; 13] = [
         FaultKind::PodKill,
         FaultKind::PodPause,
         FaultKind::AzOutage,
@@ -53,6 +56,7 @@ impl FaultKind {
         FaultKind::DbFailover,
         FaultKind::BrokerLoss,
         FaultKind::CacheLoss,
+        FaultKind::RegionLoss,
     ];
 
     /// Its scenario name.
@@ -70,6 +74,7 @@ impl FaultKind {
             FaultKind::DbFailover => "db-failover",
             FaultKind::BrokerLoss => "broker-loss",
             FaultKind::CacheLoss => "cache-loss",
+            FaultKind::RegionLoss => "region-loss",
         }
     }
 
@@ -217,6 +222,14 @@ pub enum Action {
     BrokerLoss,
     /// `cache-loss`.
     CacheLoss,
+    /// `region-loss`: every database node and its volume destroyed; the
+    /// fault's end is the restore from backup.
+    RegionLoss {
+        /// Also destroy the broker and its store.
+        broker_store: bool,
+        /// Also kill Redis.
+        cache: bool,
+    },
 }
 
 impl Action {
@@ -235,6 +248,7 @@ impl Action {
             Action::DbFailover { .. } => FaultKind::DbFailover,
             Action::BrokerLoss => FaultKind::BrokerLoss,
             Action::CacheLoss => FaultKind::CacheLoss,
+            Action::RegionLoss { .. } => FaultKind::RegionLoss,
         }
     }
 
@@ -314,6 +328,16 @@ impl FaultSpec {
                 FailoverMode::Switchover => format!("{k} switchover"),
             },
             Action::BrokerLoss | Action::CacheLoss => k.to_string(),
+            Action::RegionLoss { broker_store, cache } => {
+                let mut what = vec!["databases"];
+                if *broker_store {
+                    what.push("broker store");
+                }
+                if *cache {
+                    what.push("cache");
+                }
+                format!("{k} ({})", what.join(", "))
+            }
         }
     }
 

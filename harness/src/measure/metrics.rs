@@ -9,9 +9,18 @@ use super::record::Outcome;
 use super::timeline::{new_histogram, Timeline, FINE_US};
 use super::SECOND_US;
 
+/// A timed step of a long revert (a restore from backup).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// What had just finished (`restored`, `replayed`, `rejoined`…).
+    pub name: String,
+    /// When, µs from the run's start.
+    pub at_us: u64,
+}
+
 /// A fault as measurement sees it: when it went in and when it was taken
 /// out, on the timeline's clock.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpan {
     /// A label for reports (`pod-kill orders-a`).
     pub label: String,
@@ -19,6 +28,19 @@ pub struct FaultSpan {
     pub injected_us: u64,
     /// Revert time, if it was reverted.
     pub reverted_us: Option<u64>,
+    /// Its kind's scenario name.
+    #[serde(default)]
+    pub kind: String,
+    /// Why injecting or reverting failed.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The steps of its revert.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// For a restore: the newest commit the restored database holds, ms
+    /// since the epoch.
+    #[serde(default)]
+    pub recovered_to_unix_ms: Option<u64>,
 }
 
 /// A named interval of the run.
@@ -334,6 +356,7 @@ mod tests {
             label: "pause".into(),
             injected_us: 30 * SECOND_US + 400_000,
             reverted_us: Some(40 * SECOND_US),
+            ..Default::default()
         }];
         let p = phases(&faults, &[Some(42 * SECOND_US)], 90 * SECOND_US);
         let names: Vec<_> = p.iter().map(|p| p.name.as_str()).collect();

@@ -13,10 +13,10 @@ pub mod timeline;
 
 pub use metrics::{
     budget_burn, phase_metrics, phases, rto, BudgetBurn, FaultSpan, LatencySummary, Phase,
-    PhaseMetrics, RtoParams,
+    PhaseMetrics, RtoParams, Step,
 };
 pub use record::{Op, Outcome, RequestRecord};
-pub use rpo::{check_writes, LedgerEntry, WriteCheck, WriteOutcome};
+pub use rpo::{check_writes, first_write_after, LedgerEntry, WriteCheck, WriteOutcome};
 pub use summary::{summarise, EventSummary, FaultResult, Measurements, RunData};
 pub use timeline::{ProbeSample, Timeline, TimelineConfig, Window};
 

@@ -28,8 +28,24 @@ pub enum WriteOutcome {
 pub struct LedgerEntry {
     /// The order id the client chose.
     pub id: Uuid,
+    /// When it was scheduled, µs from the run's start.
+    #[serde(default)]
+    pub scheduled_us: u64,
     /// How it ended.
     pub outcome: WriteOutcome,
+}
+
+/// The acknowledgement time of the first write scheduled at or after
+/// `from_us` that was acknowledged: when writes were served again.
+pub fn first_write_after(ledger: &[LedgerEntry], from_us: u64) -> Option<u64> {
+    ledger
+        .iter()
+        .filter(|e| e.scheduled_us >= from_us)
+        .filter_map(|e| match e.outcome {
+            WriteOutcome::Acked { at_us } => Some(at_us),
+            _ => None,
+        })
+        .min()
 }
 
 /// The comparison of the ledger with the database.
@@ -56,6 +72,10 @@ pub struct WriteCheck {
     /// was acknowledged after its injection (split brain), latest lost ack −
     /// fault time.
     pub per_fault: Vec<(u64, u64)>,
+    /// Per fault: the earliest and latest acknowledgement among its lost
+    /// writes, µs.
+    #[serde(default)]
+    pub per_fault_acks: Vec<Option<(u64, u64)>>,
 }
 
 /// Attributes a lost write acknowledged at `ack` to a fault: the latest fault
@@ -95,6 +115,7 @@ pub fn check_writes(
         earliest_lost_ack_us: None,
         latest_lost_ack_us: None,
         per_fault: vec![(0, 0); faults.len()],
+        per_fault_acks: vec![None; faults.len()],
     };
     for entry in ledger {
         let held = present.contains(&entry.id);
@@ -116,6 +137,8 @@ pub fn check_writes(
                         let (n, w) = &mut check.per_fault[i];
                         *n += 1;
                         *w = (*w).max(window);
+                        let acks = &mut check.per_fault_acks[i];
+                        *acks = Some(acks.map_or((at_us, at_us), |(a, b)| (a.min(at_us), b.max(at_us))));
                     }
                 }
             }
@@ -134,6 +157,7 @@ mod tests {
     fn acked(n: u128, at_us: u64) -> LedgerEntry {
         LedgerEntry {
             id: Uuid::from_u128(n),
+            scheduled_us: at_us.saturating_sub(10),
             outcome: WriteOutcome::Acked { at_us },
         }
     }
@@ -146,10 +170,12 @@ mod tests {
             acked(3, 300),
             LedgerEntry {
                 id: Uuid::from_u128(4),
+                scheduled_us: 400,
                 outcome: WriteOutcome::Unknown,
             },
             LedgerEntry {
                 id: Uuid::from_u128(5),
+                scheduled_us: 500,
                 outcome: WriteOutcome::Unknown,
             },
         ];
@@ -158,6 +184,7 @@ mod tests {
             label: "kill".into(),
             injected_us: 1_000,
             reverted_us: None,
+            ..Default::default()
         };
         let c = check_writes(&ledger, &present, &[fault]);
         assert_eq!(

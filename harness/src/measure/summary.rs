@@ -23,6 +23,13 @@ pub struct FaultResult {
     pub lost_writes: u64,
     /// Its RPO window, ms.
     pub rpo_window_ms: f64,
+    /// Earliest and latest acknowledgement among its lost writes, ms since
+    /// the epoch.
+    pub lost_acks_unix_ms: Option<(u64, u64)>,
+    /// For a restore: from the injection to the first write served again
+    /// (the first acknowledged write scheduled after the recovery began), ms.
+    #[serde(default)]
+    pub write_rto_ms: Option<f64>,
 }
 
 /// Whether events reached analytics.
@@ -74,6 +81,9 @@ pub struct Measurements {
     pub lateness_p99_ms: f64,
     /// Length of the measured span, seconds.
     pub span_s: f64,
+    /// The run's start, ms since the epoch.
+    #[serde(default)]
+    pub start_unix_ms: u64,
 }
 
 /// The worst error rate over any `window_s` consecutive seconds (the whole
@@ -160,6 +170,13 @@ pub struct RunData<'a> {
     pub rto_tolerance: f64,
     /// RTO's sustained period, µs.
     pub rto_sustain_us: u64,
+    /// The run's start, ms since the epoch (to place acknowledgements on
+    /// the wall clock).
+    pub start_unix_ms: u64,
+    /// Per fault: (earliest, latest) acknowledgement of its lost writes, µs.
+    pub lost_acks_us: Vec<Option<(u64, u64)>>,
+    /// Per fault: when writes were served again after it, µs (for restores).
+    pub writes_back_us: Vec<Option<u64>>,
 }
 
 /// Assembles the measurements of a run.
@@ -225,6 +242,18 @@ pub fn summarise(d: RunData) -> Measurements {
                 rto_ms: r.map(|us| us as f64 / 1000.0),
                 lost_writes: lost,
                 rpo_window_ms: window as f64 / 1000.0,
+                lost_acks_unix_ms: d
+                    .lost_acks_us
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(|(a, b)| (d.start_unix_ms + a / 1000, d.start_unix_ms + b / 1000)),
+                write_rto_ms: d
+                    .writes_back_us
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(|at| at.saturating_sub(f.injected_us) as f64 / 1000.0),
             }
         })
         .collect();
@@ -269,6 +298,7 @@ pub fn summarise(d: RunData) -> Measurements {
         unplanned_restarts: d.unplanned_restarts,
         lateness_p99_ms: t.lateness.value_at_quantile(0.99) as f64 / 1000.0,
         span_s,
+        start_unix_ms: d.start_unix_ms,
     }
 }
 

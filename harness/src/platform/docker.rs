@@ -388,6 +388,72 @@ impl Engine {
         out
     }
 
+    /// Runs a command in a running container as `user` (empty: the image's
+    /// user) and returns its exit code and combined output.
+    pub async fn exec(&self, container: &str, user: &str, cmd: &[&str]) -> Result<(i64, String), EngineError> {
+        use bollard::exec::StartExecResults;
+        use futures_util::StreamExt;
+        let created = self
+            .docker
+            .create_exec(
+                container,
+                bollard::models::ExecConfig {
+                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    user: (!user.is_empty()).then(|| user.to_string()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(EngineError::call("starting a command in", container))?;
+        let mut output = String::new();
+        if let StartExecResults::Attached { output: mut stream, .. } = self
+            .docker
+            .start_exec(&created.id, None)
+            .await
+            .map_err(EngineError::call("running a command in", container))?
+        {
+            while let Some(Ok(chunk)) = stream.next().await {
+                output.push_str(&chunk.to_string());
+            }
+        }
+        let code = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(EngineError::call("inspecting a command in", container))?
+            .exit_code
+            .unwrap_or(-1);
+        Ok((code, output))
+    }
+
+    /// Removes a container (running or not) and its anonymous volumes.
+    pub async fn remove_container(&self, container: &str) -> Result<(), EngineError> {
+        match self
+            .docker
+            .remove_container(container, Some(RemoveContainerOptionsBuilder::new().force(true).v(true).build()))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(EngineError::call("removing container", container)(e)),
+        }
+    }
+
+    /// Removes a named volume (its data is gone).
+    pub async fn remove_volume(&self, volume: &str) -> Result<(), EngineError> {
+        match self
+            .docker
+            .remove_volume(volume, Some(RemoveVolumeOptionsBuilder::new().force(true).build()))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(EngineError::call("removing volume", volume)(e)),
+        }
+    }
+
     /// A running container's address on a network.
     pub async fn ip_address(&self, container: &str, network: &str) -> Result<String, EngineError> {
         let inspect = self.inspect(container).await?;

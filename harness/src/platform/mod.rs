@@ -22,5 +22,8 @@ pub const LABEL_SYSTEM: &str = "faultline.system";
 pub const LABEL_OWNER: &str = "faultline.owner";
 /// Label holding the hash of the stack settings a stack was started with.
 pub const LABEL_SETTINGS: &str = "faultline.settings";
+/// Label holding a stack's settings as JSON (so a stack found again can be
+/// rebuilt, node by node, exactly as it was started).
+pub const LABEL_SETTINGS_JSON: &str = "faultline.settings-json";
 /// Label on images faultline built.
 pub const LABEL_IMAGE: &str = "faultline.image";

@@ -227,9 +227,10 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
         s.push_str("<h2>Faults</h2>\n<table><tr><th>#</th><th>fault</th><th>target</th><th>injected</th><th>reverted</th><th>RTO</th><th>lost writes</th><th>RPO window</th></tr>\n");
         for (i, f) in r.faults.iter().enumerate() {
             s.push_str(&format!(
-                "<tr><td>{}</td><td>{}{}</td><td>{}</td><td>{} ({:.3} s)</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+                "<tr><td>{}</td><td>{}{}{}</td><td>{}</td><td>{} ({:.3} s)</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
                 i + 1,
                 esc(&f.label),
+                if f.steps.is_empty() { String::new() } else { format!("<br>{}", esc(&super::fmt_steps(f))) },
                 f.error.as_ref().map(|e| format!("<br><b>error:</b> {}", esc(e))).unwrap_or_default(),
                 esc(&f.target),
                 esc(&f.injected_at),

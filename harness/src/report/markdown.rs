@@ -110,9 +110,14 @@ pub fn render(r: &Report) -> String {
         s.push_str("\n## Faults\n\n| # | fault | target | injected | reverted | RTO | lost writes | RPO window |\n|---|---|---|---|---|---|---|---|\n");
         for (i, f) in r.faults.iter().enumerate() {
             s.push_str(&format!(
-                "| {} | {}{} | {} | {:.3} s | {} | {} | {} | {} |\n",
+                "| {} | {}{}{} | {} | {:.3} s | {} | {} | {} | {} |\n",
                 i + 1,
                 cell(&f.label),
+                if f.steps.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {}", super::fmt_steps(f))
+                },
                 f.error
                     .as_ref()
                     .map(|e| format!(" (error: {})", cell(e)))

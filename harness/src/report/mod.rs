@@ -97,6 +97,9 @@ pub struct FaultRecord {
     pub rpo_window_ms: f64,
     /// Why injecting or reverting failed.
     pub error: Option<String>,
+    /// The timed steps of its revert (a restore), seconds from the start.
+    #[serde(default)]
+    pub steps: Vec<(String, f64)>,
 }
 
 /// One second of the timeline (charts and `timeline.csv`).
@@ -216,6 +219,7 @@ pub fn build(info: RunInfo, m: &Measurements, verdict: &Verdict) -> Report {
             lost_writes: f.map_or(0, |f| f.lost_writes),
             rpo_window_ms: f.map_or(0.0, |f| f.rpo_window_ms),
             error: j.error.clone(),
+            steps: j.steps.iter().map(|s| (s.name.clone(), s.at_us as f64 / 1e6)).collect(),
         })
         .collect::<Vec<_>>();
     let worst_rto = if m.faults.is_empty() || m.faults.iter().any(|f| f.rto_ms.is_none()) {
@@ -381,6 +385,21 @@ pub fn fmt_ms(ms: f64) -> String {
     }
 }
 
+/// A revert's steps as a reader wants them: `restored +9.0 s, replayed
+/// +2.1 s` (each after the one before, the first after the injection).
+pub fn fmt_steps(f: &FaultRecord) -> String {
+    let mut prev = f.injected_at_s;
+    f.steps
+        .iter()
+        .map(|(name, at)| {
+            let s = format!("{name} +{:.1} s", at - prev);
+            prev = *at;
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A check's measured value as a reader wants it.
 pub fn fmt_measured(c: &Check) -> String {
     match c.measured {
@@ -495,6 +514,7 @@ pub(crate) mod sample {
                 lost_writes: 0,
                 rpo_window_ms: 0.0,
                 error: None,
+                steps: Vec::new(),
             }],
             phases: Vec::new(),
             run_id: "1a2b3c".into(),

@@ -3,10 +3,34 @@
 use super::settings::StackSettings;
 use super::topology::{PG_SUPERUSER, STATS_PORT};
 
+/// How a Patroni node's cluster comes into being.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// `initdb` (a new cluster).
+    Initdb,
+    /// Restore the newest base backup from the backup region and replay the
+    /// archived WAL to its end (point-in-time recovery to the newest point).
+    FromBackup,
+}
+
+/// The pgBackRest stanza of the stack's cluster.
+pub const STANZA: &str = "faultline";
+
 /// Patroni's configuration for node `name`.
-pub fn patroni_yml(name: &str, etcd_hosts: &[String], s: &StackSettings) -> String {
+pub fn patroni_yml(name: &str, etcd_hosts: &[String], s: &StackSettings, bootstrap: Bootstrap) -> String {
     let (su, su_pw) = PG_SUPERUSER;
     let t = s.patroni;
+    // Patroni's documented pgBackRest bootstrap: the command fills the data
+    // directory, writes the recovery settings, and Patroni keeps them.
+    let method = match bootstrap {
+        Bootstrap::Initdb => String::new(),
+        Bootstrap::FromBackup => "  method: pgbackrest
+  pgbackrest:
+    command: /usr/local/bin/faultline-restore
+    keep_existing_recovery_conf: true
+    no_params: true
+".to_string(),
+    };
     format!(
         r#"scope: faultline
 name: {name}
@@ -16,7 +40,7 @@ restapi:
 etcd3:
   hosts: {hosts}
 bootstrap:
-  dcs:
+{method}  dcs:
     ttl: {ttl}
     loop_wait: {loop_wait}
     retry_timeout: {retry_timeout}
@@ -33,6 +57,9 @@ bootstrap:
         max_replication_slots: 10
         wal_log_hints: "on"
         wal_keep_size: 256MB
+        archive_mode: "on"
+        archive_command: "pgbackrest --stanza={STANZA} archive-push %p"
+        archive_timeout: {archive_timeout}
   initdb:
     - encoding: UTF8
     - data-checksums
@@ -74,6 +101,7 @@ tags:
         loop_wait = t.loop_wait,
         retry_timeout = t.retry_timeout,
         sync = s.synchronous_replication,
+        archive_timeout = s.archive_interval.as_secs().max(1),
     )
 }
 
@@ -180,12 +208,18 @@ mod tests {
             synchronous_replication: true,
             ..Default::default()
         };
-        let y = patroni_yml("pg-a", &["etcd-a:2379".into(), "etcd-b:2379".into()], &s);
+        let y = patroni_yml("pg-a", &["etcd-a:2379".into(), "etcd-b:2379".into()], &s, Bootstrap::Initdb);
         assert!(y.contains("name: pg-a"));
         assert!(y.contains("hosts: etcd-a:2379,etcd-b:2379"));
         assert!(y.contains("synchronous_mode: true"));
         assert!(y.contains(&format!("ttl: {}", s.patroni.ttl)));
         assert!(y.contains("connect_address: pg-a:5432"));
+        assert!(y.contains("archive_timeout: 30"));
+        assert!(y.contains("archive-push %p"));
+        assert!(!y.contains("method: pgbackrest"));
+        let r = patroni_yml("pg-a", &["etcd-a:2379".into()], &s, Bootstrap::FromBackup);
+        assert!(r.contains("bootstrap:\n  method: pgbackrest\n  pgbackrest:\n    command: /usr/local/bin/faultline-restore"));
+        assert!(r.contains("keep_existing_recovery_conf: true"));
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::error::Exit;
 use crate::images::{self, ImageError};
 use crate::platform::docker::{ContainerConfig, Engine, EngineError};
 use crate::platform::{
-    LABEL_NAME, LABEL_OWNER, LABEL_ROLE, LABEL_RUN, LABEL_SERVICE, LABEL_SETTINGS, LABEL_SYSTEM,
-    LABEL_ZONE,
+    LABEL_NAME, LABEL_OWNER, LABEL_ROLE, LABEL_RUN, LABEL_SERVICE, LABEL_SETTINGS,
+    LABEL_SETTINGS_JSON, LABEL_SYSTEM, LABEL_ZONE,
 };
 pub use owner::Owner;
 pub use settings::StackSettings;
@@ -106,6 +106,10 @@ pub struct Stack {
     pub system: String,
     /// Fingerprint of its settings.
     pub settings_fingerprint: String,
+    /// Its settings (read back from its labels when attached).
+    pub settings: Option<StackSettings>,
+    /// Its owner label.
+    pub owner: String,
     /// Its containers.
     pub nodes: Vec<Node>,
 }
@@ -202,21 +206,91 @@ pub async fn up(
     Ok(stack)
 }
 
+/// The labels every object of a run carries.
+fn run_labels(run: &str, owner: &str, system: &str, settings: &StackSettings) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_RUN.to_string(), run.to_string()),
+        (LABEL_OWNER.to_string(), owner.to_string()),
+        (LABEL_SYSTEM.to_string(), system.to_string()),
+        (LABEL_SETTINGS.to_string(), settings.fingerprint()),
+        (
+            LABEL_SETTINGS_JSON.to_string(),
+            serde_json::to_string(settings).unwrap_or_default(),
+        ),
+    ])
+}
+
+/// Creates (but does not start) one node: its volumes, its `/etc/hosts`
+/// entries (the nodes they name must be running), its container, its files.
+async fn create_node(
+    engine: &Engine,
+    run: &str,
+    run_labels: &HashMap<String, String>,
+    spec: &NodeSpec,
+    publish: Vec<(u16, u16)>,
+) -> Result<Node, StackError> {
+    let network = network_name(run);
+    let container = object_name(run, &spec.name);
+    let mut labels = run_labels.clone();
+    labels.insert(LABEL_ZONE.into(), spec.zone.clone());
+    labels.insert(LABEL_ROLE.into(), spec.service.role().into());
+    labels.insert(LABEL_SERVICE.into(), spec.service.name().into());
+    labels.insert(LABEL_NAME.into(), spec.name.clone());
+    let mut volumes = Vec::new();
+    for (suffix, path) in &spec.volumes {
+        let volume = object_name(run, suffix);
+        let mut volume_labels = labels.clone();
+        if suffix == topology::BACKUP_VOLUME {
+            // The backup region belongs to no zone.
+            volume_labels.insert(LABEL_ZONE.into(), "backup".into());
+            volume_labels.remove(LABEL_NAME);
+        }
+        engine.create_volume(&volume, volume_labels).await?;
+        volumes.push((volume, path.clone()));
+    }
+    let mut extra_hosts = Vec::new();
+    for (hostname, target) in &spec.hosts {
+        let ip = engine.ip_address(&object_name(run, target), &network).await?;
+        extra_hosts.push(format!("{hostname}:{ip}"));
+    }
+    let cfg = ContainerConfig {
+        name: container.clone(),
+        image: images::current(spec.service.image()),
+        cmd: spec.cmd.clone(),
+        env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        labels,
+        network,
+        aliases: topology::aliases(spec),
+        publish: publish.clone(),
+        volumes,
+        extra_hosts,
+        hostname: spec.name.clone(),
+    };
+    engine.create_container(&cfg).await?;
+    let files: Vec<(String, Vec<u8>, u32)> = spec
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.contents.clone().into_bytes(), 0o644))
+        .collect();
+    engine.upload_files(&container, &files).await?;
+    Ok(Node {
+        name: spec.name.clone(),
+        container,
+        service: spec.service,
+        zone: spec.zone.clone(),
+        ports: publish.into_iter().collect(),
+    })
+}
+
 async fn create_and_start(
     engine: &Engine,
     settings: &StackSettings,
     opts: &UpOptions,
     run: &str,
 ) -> Result<Stack, StackError> {
-    let fingerprint = settings.fingerprint();
-    let base_labels = HashMap::from([
-        (LABEL_RUN.to_string(), run.to_string()),
-        (LABEL_OWNER.to_string(), opts.owner.to_label()),
-        (LABEL_SYSTEM.to_string(), opts.system.clone()),
-        (LABEL_SETTINGS.to_string(), fingerprint.clone()),
-    ]);
-    let network = network_name(run);
-    engine.create_network(&network, base_labels.clone()).await?;
+    let owner = opts.owner.to_label();
+    let labels = run_labels(run, &owner, &opts.system, settings);
+    engine.create_network(&network_name(run), labels.clone()).await?;
     let specs = topology::nodes(settings);
     let port_count = specs.iter().map(|n| n.ports.len()).sum();
     let mut host_ports = free_ports(port_count)?.into_iter();
@@ -227,57 +301,14 @@ async fn create_and_start(
     for service in Service::ALL {
         let mut started = Vec::new();
         for spec in specs.iter().filter(|n| n.service == service) {
-            let container = object_name(run, &spec.name);
-            let mut labels = base_labels.clone();
-            labels.insert(LABEL_ZONE.into(), spec.zone.clone());
-            labels.insert(LABEL_ROLE.into(), spec.service.role().into());
-            labels.insert(LABEL_SERVICE.into(), spec.service.name().into());
-            labels.insert(LABEL_NAME.into(), spec.name.clone());
-            let mut volumes = Vec::new();
-            for (suffix, path) in &spec.volumes {
-                let volume = object_name(run, suffix);
-                engine.create_volume(&volume, labels.clone()).await?;
-                volumes.push((volume, path.clone()));
-            }
-            let mut extra_hosts = Vec::new();
-            for (hostname, target) in &spec.hosts {
-                let target = object_name(run, target);
-                let ip = engine.ip_address(&target, &network).await?;
-                extra_hosts.push(format!("{hostname}:{ip}"));
-            }
-            let publish: Vec<(u16, u16)> = spec
+            let publish = spec
                 .ports
                 .iter()
                 .map(|&p| (p, host_ports.next().unwrap_or(0)))
                 .collect();
-            let cfg = ContainerConfig {
-                name: container.clone(),
-                image: images::current(spec.service.image()),
-                cmd: spec.cmd.clone(),
-                env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-                labels,
-                network: network.clone(),
-                aliases: topology::aliases(spec),
-                publish: publish.clone(),
-                volumes,
-                extra_hosts,
-                hostname: spec.name.clone(),
-            };
-            engine.create_container(&cfg).await?;
-            let files: Vec<(String, Vec<u8>, u32)> = spec
-                .files
-                .iter()
-                .map(|f| (f.path.clone(), f.contents.clone().into_bytes(), 0o644))
-                .collect();
-            engine.upload_files(&container, &files).await?;
-            started.push(container.clone());
-            nodes.push(Node {
-                name: spec.name.clone(),
-                container,
-                service: spec.service,
-                zone: spec.zone.clone(),
-                ports: publish.into_iter().collect(),
-            });
+            let node = create_node(engine, run, &labels, spec, publish).await?;
+            started.push(node.container.clone());
+            nodes.push(node);
         }
         for container in started {
             engine.start(&container).await?;
@@ -287,7 +318,9 @@ async fn create_and_start(
         engine: engine.clone(),
         run: run.to_string(),
         system: opts.system.clone(),
-        settings_fingerprint: fingerprint,
+        settings_fingerprint: settings.fingerprint(),
+        settings: Some(settings.clone()),
+        owner,
         nodes,
     })
 }
@@ -309,6 +342,8 @@ impl Stack {
         let mut nodes = Vec::new();
         let mut system = String::new();
         let mut fingerprint = String::new();
+        let mut settings = None;
+        let mut owner = String::new();
         for c in containers {
             let labels = c.labels.unwrap_or_default();
             let Some(service) = labels
@@ -338,6 +373,12 @@ impl Stack {
             }
             system = labels.get(LABEL_SYSTEM).cloned().unwrap_or_default();
             fingerprint = labels.get(LABEL_SETTINGS).cloned().unwrap_or_default();
+            owner = labels.get(LABEL_OWNER).cloned().unwrap_or_default();
+            if settings.is_none() {
+                settings = labels
+                    .get(LABEL_SETTINGS_JSON)
+                    .and_then(|j| serde_json::from_str(j).ok());
+            }
             nodes.push(Node {
                 name: labels.get(LABEL_NAME).cloned().unwrap_or_default(),
                 container,
@@ -353,6 +394,8 @@ impl Stack {
             run,
             system,
             settings_fingerprint: fingerprint,
+            settings,
+            owner,
             nodes,
         })
     }
@@ -416,6 +459,33 @@ impl Stack {
             let _ = connection.await;
         });
         Ok(client)
+    }
+
+    /// Replaces one node of the stack: its container (and, when
+    /// `fresh_volumes`, its data volumes) removed, then created again from
+    /// `spec` under the same name with the same host ports, and started.
+    /// The backup region is never removed.
+    pub async fn recreate(&self, spec: &NodeSpec, fresh_volumes: bool) -> Result<(), StackError> {
+        let settings = self.settings.clone().unwrap_or_default();
+        let labels = run_labels(&self.run, &self.owner, &self.system, &settings);
+        let container = object_name(&self.run, &spec.name);
+        self.engine.remove_container(&container).await?;
+        if fresh_volumes {
+            for (suffix, _) in spec.volumes.iter().filter(|(s, _)| s != topology::BACKUP_VOLUME) {
+                self.engine.remove_volume(&object_name(&self.run, suffix)).await?;
+            }
+        }
+        let existing = self
+            .node(&spec.name)
+            .ok_or_else(|| StackError::NoSuchRun(format!("{} has no node {}", self.run, spec.name)))?;
+        let publish: Vec<(u16, u16)> = spec
+            .ports
+            .iter()
+            .map(|p| (*p, existing.ports.get(p).copied().unwrap_or(0)))
+            .collect();
+        let node = create_node(&self.engine, &self.run, &labels, spec, publish).await?;
+        self.engine.start(&node.container).await?;
+        Ok(())
     }
 
     /// Removes every container, network and volume of this stack.

@@ -18,7 +18,9 @@ pub struct PatroniNode {
     pub role: String,
     /// `running`, `starting`, `stopped`…
     pub state: String,
-    /// On a leader: application names of replicas whose state is `streaming`.
+    /// On a leader: application names of replicas whose state is
+    /// `streaming`. A `pg_basebackup` in progress also streams WAL, under
+    /// its own name; it is not a replica yet and is left out.
     pub streaming: Vec<String>,
     /// The node's timeline.
     pub timeline: Option<i64>,
@@ -40,6 +42,7 @@ impl PatroniNode {
                 reps.iter()
                     .filter(|r| r.get("state").and_then(Value::as_str) == Some("streaming"))
                     .filter_map(|r| r.get("application_name").and_then(Value::as_str))
+                    .filter(|name| *name != "pg_basebackup")
                     .map(String::from)
                     .collect()
             })
@@ -121,7 +124,11 @@ async fn pending_checks(stack: &Stack, client: &reqwest::Client) -> Vec<String> 
         Some((name, Some(state))) if state.streaming.is_empty() => {
             pending.push(format!("a replica streaming from {name}"))
         }
-        Some(_) => {}
+        Some((name, _)) => {
+            if base_backups(stack, name).await.unwrap_or(0) == 0 {
+                pending.push("a base backup in the backup region".to_string());
+            }
+        }
     }
     for n in &stack.nodes {
         if !matches!(
@@ -138,6 +145,25 @@ async fn pending_checks(stack: &Stack, client: &reqwest::Client) -> Vec<String> 
         }
     }
     pending
+}
+
+/// How many base backups the backup region holds, asked of pgBackRest on
+/// `node` (`None`: it could not be asked).
+pub async fn base_backups(stack: &Stack, node: &str) -> Option<usize> {
+    let n = stack.node(node)?;
+    let cmd = [
+        "pgbackrest",
+        "--stanza",
+        super::configs::STANZA,
+        "info",
+        "--output=json",
+    ];
+    let (code, out) = stack.engine().exec(&n.container, "postgres", &cmd).await.ok()?;
+    if code != 0 {
+        return None;
+    }
+    let v: Value = serde_json::from_str(out.trim()).ok()?;
+    Some(v.get(0)?.get("backup")?.as_array()?.len())
 }
 
 /// Writes one order through the ingress and waits until analytics has its
@@ -205,7 +231,8 @@ mod tests {
             "state": "running", "role": "master", "timeline": 2,
             "replication": [
                 {"application_name": "pg-b", "state": "streaming"},
-                {"application_name": "pg-c", "state": "catchup"}
+                {"application_name": "pg-c", "state": "catchup"},
+                {"application_name": "pg_basebackup", "state": "streaming"}
             ]
         });
         let n = PatroniNode::from_json(&v);

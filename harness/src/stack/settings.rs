@@ -80,6 +80,15 @@ pub struct StackSettings {
     pub gateway: GatewaySettings,
     /// Analytics consumers (spread over the zones).
     pub analytics_replicas: u32,
+    /// PostgreSQL's `archive_timeout`: a WAL segment is archived to the
+    /// backup region at least this often while there are writes. It bounds
+    /// what a restore from backup can lose.
+    #[serde(with = "humantime_serde")]
+    pub archive_interval: Duration,
+    /// How often the leader takes a base backup (the first right after the
+    /// cluster forms).
+    #[serde(with = "humantime_serde")]
+    pub base_backup_interval: Duration,
 }
 
 impl Default for StackSettings {
@@ -96,6 +105,8 @@ impl Default for StackSettings {
             health_check_fall: 3,
             gateway: GatewaySettings::default(),
             analytics_replicas: 2,
+            archive_interval: Duration::from_secs(30),
+            base_backup_interval: Duration::from_secs(600),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::configs;
+use super::configs::{self, Bootstrap};
 use super::settings::StackSettings;
 
 /// The zone of components that belong to no zone (the ingress load balancer
@@ -195,6 +195,34 @@ pub fn postgres_nodes(settings: &StackSettings) -> Vec<String> {
         .collect()
 }
 
+/// The named volume of the backup region: pgBackRest's repository, shared
+/// by the Patroni nodes and touched by no zone fault.
+pub const BACKUP_VOLUME: &str = "backup-region";
+/// Where the backup region is mounted in the Patroni nodes.
+pub const BACKUP_PATH: &str = "/var/lib/pgbackrest";
+
+/// The etcd client addresses (Patroni's DCS).
+pub fn etcd_hosts(settings: &StackSettings) -> Vec<String> {
+    settings.zones.iter().map(|z| format!("etcd-{z}:2379")).collect()
+}
+
+/// One Patroni node: its data on a volume of its own, the backup region
+/// mounted beside it.
+pub fn postgres_node(name: &str, zone: &str, etcd_hosts: &[String], settings: &StackSettings, bootstrap: Bootstrap) -> NodeSpec {
+    let mut n = NodeSpec::new(name, Service::Postgres, zone)
+        .env("BACKUP_INTERVAL", settings.base_backup_interval.as_secs().max(10).to_string());
+    n.files.push(FileSpec {
+        path: "/etc/patroni/patroni.yml".into(),
+        contents: configs::patroni_yml(name, etcd_hosts, settings, bootstrap),
+    });
+    n.ports = vec![PG_PORT, PATRONI_PORT];
+    n.volumes = vec![
+        (format!("{name}-data"), "/var/lib/postgresql/data".into()),
+        (BACKUP_VOLUME.into(), BACKUP_PATH.into()),
+    ];
+    n
+}
+
 /// Every container of a stack built with `settings`.
 pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
     let zones = &settings.zones;
@@ -224,17 +252,10 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
         n.ports = vec![ETCD_PORT];
         out.push(n);
     }
-    let etcd_hosts: Vec<String> = zones.iter().map(|z| format!("etcd-{z}:2379")).collect();
+    let etcd_hosts = etcd_hosts(settings);
     let pg_nodes = postgres_nodes(settings);
     for (name, z) in pg_nodes.iter().zip(zones) {
-        let mut n = NodeSpec::new(name, Service::Postgres, z);
-        n.files.push(FileSpec {
-            path: "/etc/patroni/patroni.yml".into(),
-            contents: configs::patroni_yml(name, &etcd_hosts, settings),
-        });
-        n.ports = vec![PG_PORT, PATRONI_PORT];
-        n.volumes = vec![(format!("{name}-data"), "/var/lib/postgresql/data".into())];
-        out.push(n);
+        out.push(postgres_node(name, z, &etcd_hosts, settings, Bootstrap::Initdb));
     }
     let mut router = NodeSpec::new("db-router", Service::DbRouter, GLOBAL_ZONE);
     router.files.push(FileSpec {

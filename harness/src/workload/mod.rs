@@ -558,6 +558,7 @@ async fn one_request(
         };
         LedgerEntry {
             id: new_id,
+            scheduled_us,
             outcome,
         }
     });

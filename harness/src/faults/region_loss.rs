@@ -1,0 +1,210 @@
+//! `region-loss`: every database node and its disk destroyed at once (and,
+//! as options, the broker's store and Redis) — the day the documented RPOs
+//! are about. Its end is the documented recovery, driven step by step and
+//! timed:
+//!
+//! 1. `dcs-cleared`: the lost cluster's state removed from etcd, so that a
+//!    new cluster may form;
+//! 2. `restored`: a new node restores the newest base backup from the backup
+//!    region (Patroni's pgBackRest bootstrap);
+//! 3. `replayed`: PostgreSQL has replayed every archived WAL segment and
+//!    Patroni made it leader (point-in-time recovery to the newest point);
+//! 4. `rejoined`: a second node is rebuilt from the new leader and streams.
+//!
+//! The services need no re-pointing: they reach the database through their
+//! fault proxy and the router, which resolve the recreated nodes by name.
+
+use std::time::{Duration, Instant};
+
+use super::{FaultContext, FaultError, Reverted, Revert, Step};
+use crate::stack::configs::Bootstrap;
+use crate::stack::{ready, topology, Service, StackSettings};
+
+/// What the restore must rebuild.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestorePlan {
+    /// The broker and its store were destroyed too.
+    pub broker_store: bool,
+    /// Redis was killed too.
+    pub cache: bool,
+}
+
+/// The longest a restore may take before it counts as failed.
+const RESTORE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Destroys the database nodes and their volumes (and what the options add).
+pub async fn inject(ctx: &FaultContext, broker_store: bool, cache: bool) -> Result<(Vec<String>, Revert), FaultError> {
+    let stack = &ctx.stack;
+    let engine = stack.engine();
+    let mut targets = Vec::new();
+    let mut doomed: Vec<(String, String)> = stack
+        .nodes_of(Service::Postgres)
+        .map(|n| (n.container.clone(), n.name.clone()))
+        .collect();
+    if broker_store {
+        doomed.extend(stack.nodes_of(Service::Broker).map(|n| (n.container.clone(), n.name.clone())));
+    }
+    // All at once: a region does not fail one machine at a time.
+    let kills = futures_util::future::join_all(doomed.iter().map(|(c, _)| engine.remove_container(c))).await;
+    for r in kills {
+        r?;
+    }
+    for (_, name) in &doomed {
+        let volume = if name == "broker" { "broker-data".to_string() } else { format!("{name}-data") };
+        engine.remove_volume(&crate::stack::object_name(&stack.run, &volume)).await?;
+        targets.push(name.clone());
+    }
+    if cache {
+        for n in stack.nodes_of(Service::Redis) {
+            super::kill_all(stack, std::slice::from_ref(&n.container)).await?;
+            targets.push(n.name.clone());
+        }
+    }
+    Ok((targets, Revert::Restore(RestorePlan { broker_store, cache })))
+}
+
+fn settings(ctx: &FaultContext) -> Result<StackSettings, FaultError> {
+    ctx.stack
+        .settings
+        .clone()
+        .ok_or_else(|| FaultError::Restore("the stack's settings are unknown (it carries no settings label)".into()))
+}
+
+/// The last pgBackRest error line of a node's log, if any.
+async fn pgbackrest_error(ctx: &FaultContext, container: &str) -> Option<String> {
+    let logs = ctx.stack.engine().logs_tail(container, 200).await;
+    logs.lines()
+        .rev()
+        .find(|l| l.contains("ERROR: [") || l.contains("failed to bootstrap") || l.contains("bootstrap failed"))
+        .map(|l| l.trim().to_string())
+}
+
+/// Rebuilds the database from the backup region; every step is timed.
+pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted, FaultError> {
+    let stack = &ctx.stack;
+    let engine = stack.engine();
+    let settings = settings(ctx)?;
+    let step = |name: &str| Step {
+        name: name.into(),
+        at_us: ctx.clock.now_us(),
+    };
+    let mut steps = Vec::new();
+
+    // 1. The lost cluster's state leaves the DCS.
+    let etcd = stack
+        .nodes_of(Service::Etcd)
+        .next()
+        .map(|n| n.container.clone())
+        .ok_or_else(|| FaultError::Restore("no etcd member to clear".into()))?;
+    let (code, out) = engine.exec(&etcd, "", &["etcdctl", "del", "--prefix", "/service/faultline/"]).await?;
+    if code != 0 {
+        return Err(FaultError::Restore(format!("clearing the DCS failed: {}", out.trim())));
+    }
+    steps.push(step("dcs-cleared"));
+
+    // 2–3. A new leader from the newest base backup and the archived WAL.
+    let pg_nodes = topology::postgres_nodes(&settings);
+    let hosts = topology::etcd_hosts(&settings);
+    let (first, rest) = pg_nodes
+        .split_first()
+        .ok_or_else(|| FaultError::Restore("the stack has no database node".into()))?;
+    let zone_of = |name: &str| stack.node(name).map(|n| n.zone.clone()).unwrap_or_default();
+    let spec = topology::postgres_node(first, &zone_of(first), &hosts, &settings, Bootstrap::FromBackup);
+    stack.recreate(&spec, true).await?;
+    let container = crate::stack::object_name(&stack.run, first);
+    let client = ready::probe_client();
+    let addr = stack
+        .node(first)
+        .and_then(|n| n.addr(topology::PATRONI_PORT))
+        .unwrap_or_default();
+    let started = Instant::now();
+    let mut restored = false;
+    loop {
+        if started.elapsed() > RESTORE_TIMEOUT {
+            let why = pgbackrest_error(ctx, &container).await.unwrap_or_else(|| "no leader after 300 s".into());
+            return Err(FaultError::Restore(why));
+        }
+        let state = ready::patroni(&client, &addr).await;
+        if !restored && engine.logs_tail(&container, 400).await.contains("restore command end: completed successfully") {
+            // pgBackRest has put the base backup in place; replay follows.
+            restored = true;
+            steps.push(step("restored"));
+        }
+        if state.as_ref().is_some_and(ready::PatroniNode::is_leader) {
+            if !restored {
+                steps.push(step("restored"));
+            }
+            steps.push(step("replayed"));
+            break;
+        }
+        if let Some(e) = pgbackrest_error(ctx, &container).await {
+            return Err(FaultError::Restore(e));
+        }
+        let running = engine
+            .inspect(&container)
+            .await
+            .ok()
+            .and_then(|i| i.state)
+            .and_then(|s| s.running)
+            .unwrap_or(false);
+        if !running {
+            let tail = engine.logs_tail(&container, 5).await;
+            return Err(FaultError::Restore(format!("the restoring node stopped: {}", tail.trim())));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // What the restored database holds: its newest commit.
+    let recovered_to_unix_ms = match stack.pg_connect(first, "orders").await {
+        Ok(db) => db
+            .query_one(
+                "SELECT (extract(epoch FROM max(created_at)) * 1000)::bigint FROM orders",
+                &[],
+            )
+            .await
+            .ok()
+            .and_then(|r| r.get::<_, Option<i64>>(0))
+            .map(|v| v as u64),
+        Err(_) => None,
+    };
+
+    // 4. The other nodes rebuilt from the new leader.
+    for name in rest {
+        let spec = topology::postgres_node(name, &zone_of(name), &hosts, &settings, Bootstrap::Initdb);
+        stack.recreate(&spec, true).await?;
+    }
+    let started = Instant::now();
+    loop {
+        let cluster = ready::patroni_cluster(stack).await;
+        let streaming = cluster
+            .iter()
+            .find_map(|(_, s)| s.as_ref().filter(|s| s.is_leader()).map(|s| s.streaming.len()))
+            .unwrap_or(0);
+        if streaming >= rest.len() {
+            steps.push(step("rejoined"));
+            break;
+        }
+        if started.elapsed() > RESTORE_TIMEOUT {
+            return Err(FaultError::Restore("the rebuilt replica did not stream within 300 s".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // The broker's store and the cache come back empty.
+    if plan.broker_store {
+        let spec = topology::nodes(&settings)
+            .into_iter()
+            .find(|n| n.service == Service::Broker)
+            .ok_or_else(|| FaultError::Restore("no broker in the topology".into()))?;
+        stack.recreate(&spec, true).await?;
+        steps.push(step("broker-rebuilt"));
+    }
+    if plan.cache {
+        for n in stack.nodes_of(Service::Redis) {
+            super::undo(stack, &Revert::Start(vec![n.container.clone()])).await?;
+        }
+    }
+    Ok(Reverted {
+        steps,
+        recovered_to_unix_ms,
+    })
+}
