@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::error::Error;
 use crate::faults::{self, FaultContext, Injected, Journal, JournalEntry};
 use crate::images;
-use crate::measure::{summarise, EventSummary, RunData};
+use crate::measure::{summarise, EventSummary, RtoBasis, RunData};
 use crate::platform::docker::Engine;
 use crate::probes::Probes;
 use crate::report::{self, Report, RunInfo};
@@ -551,10 +551,15 @@ pub async fn run_on(
             };
             (writes, events)
         }
+        // After a failed restore there is no database to read: the report
+        // says so and every check that needs the writes fails unmeasured.
         Err(e) => {
-            return Err(Error::Environment(format!(
-                "lost writes could not be read from the database: {e}"
-            )))
+            let reason = format!("the database could not be read: {e}");
+            notes.push(format!("lost writes and events not measured: {reason}"));
+            (
+                crate::measure::WriteCheck::unreadable(&out.ledger, spans.len(), reason),
+                EventSummary::default(),
+            )
         }
     };
     let restarted = unplanned_restarts(stack, &entries, clock.start_unix_ms).await;
@@ -564,17 +569,20 @@ pub async fn run_on(
         .find(|t| t.check == CheckKind::Availability)
         .map(|t| t.limit);
     let lost_acks_us = writes.per_fault_acks.clone();
-    // For a restore, writes are back when the first write scheduled after
-    // the recovery began is acknowledged.
-    let writes_back_us: Vec<Option<u64>> = scenario
+    // A restore's RTO ends when the first write scheduled after the
+    // recovery began is acknowledged.
+    let rto_bases: Vec<RtoBasis> = scenario
         .faults
         .iter()
         .zip(&spans)
         .map(|(planned, span)| {
-            (span.kind == crate::faults::FaultKind::RegionLoss.name()).then(|| {
-                let began = span.injected_us + planned.spec.duration.unwrap_or_default().as_micros() as u64;
-                crate::measure::first_write_after(&out.ledger, began)
-            })?
+            if span.kind == crate::faults::FaultKind::RegionLoss.name() {
+                let began =
+                    span.injected_us + planned.spec.duration.unwrap_or_default().as_micros() as u64;
+                RtoBasis::FirstWrite(crate::measure::first_write_after(&out.ledger, began))
+            } else {
+                RtoBasis::Sustained
+            }
         })
         .collect();
     let measurements = summarise(RunData {
@@ -589,7 +597,7 @@ pub async fn run_on(
         rto_sustain_us: 5_000_000,
         start_unix_ms: clock.start_unix_ms,
         lost_acks_us,
-        writes_back_us,
+        rto_bases,
     });
     let verdict = verdict::judge(profile, &scenario.expect, &measurements, &timeline);
     if profile.no_numeric_targets {

@@ -149,10 +149,17 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
         match target.check {
             CheckKind::Rto => {
                 for (i, f) in m.faults.iter().enumerate() {
-                    let extra = if f.rto_ms.is_none() {
-                        "never recovered within the run".to_string()
-                    } else {
-                        String::new()
+                    let extra = match (f.rto_ms, f.rto_basis.as_str()) {
+                        (None, "first-write") => "no write served again within the run".to_string(),
+                        (None, _) => "never recovered within the run".to_string(),
+                        (Some(_), "first-write") => format!(
+                            "to the first write served again; sustained recovery {}",
+                            f.sustained_rto_ms
+                                .map_or("not within the run".to_string(), |ms| secs(
+                                    (ms * 1000.0) as u64
+                                ))
+                        ),
+                        (Some(_), _) => String::new(),
                     };
                     checks.push(mk(
                         format!("rto: fault {} ({})", i + 1, f.span.label),
@@ -164,15 +171,15 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
             }
             CheckKind::Rpo => {
                 for (i, f) in m.faults.iter().enumerate() {
+                    let name = format!("rpo: fault {} ({})", i + 1, f.span.label);
+                    if let Some(why) = &m.writes.unreadable {
+                        checks.push(mk(name, None, false, format!("not measured: {why}")));
+                        continue;
+                    }
                     let pass =
                         le(Some(f.rpo_window_ms)) && (target.limit > 0.0 || f.lost_writes == 0);
                     let extra = format!("{} acknowledged writes lost", f.lost_writes);
-                    checks.push(mk(
-                        format!("rpo: fault {} ({})", i + 1, f.span.label),
-                        Some(f.rpo_window_ms),
-                        pass,
-                        extra,
-                    ));
+                    checks.push(mk(name, Some(f.rpo_window_ms), pass, extra));
                 }
             }
             CheckKind::ErrorRate => {
@@ -266,6 +273,15 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
                     m.unplanned_restarts.join(", "),
                 ));
             }
+            CheckKind::LostEvents if m.writes.unreadable.is_some() => {
+                let why = m.writes.unreadable.clone().unwrap_or_default();
+                checks.push(mk(
+                    "lost_events".into(),
+                    None,
+                    false,
+                    format!("not measured: {why}"),
+                ));
+            }
             CheckKind::LostEvents => {
                 let n = m.events.lost as f64;
                 let extra = format!(
@@ -312,9 +328,13 @@ fn fault_checks(m: &Measurements) -> Vec<Check> {
             check.limit = "restored, every write older than the restored point present".into();
             check.source = "the documented recovery: restore the newest base backup, replay the archived WAL, rejoin a replica".into();
             let mut notes = Vec::new();
-            let mut previous = s.reverted_us.map(|_| s.injected_us).unwrap_or(s.injected_us);
+            let mut previous = s.injected_us;
             for step in &s.steps {
-                notes.push(format!("{} after {}", step.name, secs(step.at_us.saturating_sub(previous))));
+                notes.push(format!(
+                    "{} after {}",
+                    step.name,
+                    secs(step.at_us.saturating_sub(previous))
+                ));
                 previous = step.at_us;
             }
             let mut consistent = true;
@@ -332,13 +352,17 @@ fn fault_checks(m: &Measurements) -> Vec<Check> {
                             if consistent { ", all after it" } else { " — some BEFORE it: they should have been restored" }
                         ));
                     }
-                    None => notes.push(format!("restored to the commit at {point_s:.1} s; no acknowledged write lost")),
+                    None => notes.push(format!(
+                        "restored to the commit at {point_s:.1} s; no acknowledged write lost"
+                    )),
                 }
             }
             if let Some(e) = &s.error {
                 notes.push(e.clone());
+            } else if f.rto_ms.is_none() {
+                notes.push("no write was served again within the run".into());
             }
-            check.pass = s.error.is_none() && consistent && f.write_rto_ms.is_some();
+            check.pass = s.error.is_none() && consistent && f.rto_ms.is_some();
             check.measured = Some(if check.pass { 0.0 } else { 1.0 });
             check.note = notes.join("; ");
         }
@@ -397,7 +421,8 @@ mod tests {
                 lost_writes: lost,
                 rpo_window_ms: if lost > 0 { 1500.0 } else { 0.0 },
                 lost_acks_unix_ms: None,
-                write_rto_ms: rto_ms,
+                rto_basis: "sustained".into(),
+                sustained_rto_ms: rto_ms,
             }],
             writes: WriteCheck {
                 acked: 10,
@@ -409,6 +434,7 @@ mod tests {
                 latest_lost_ack_us: None,
                 per_fault: vec![],
                 per_fault_acks: vec![],
+                unreadable: None,
             },
             events: EventSummary::default(),
             steady_good_ratio: 1.0,
@@ -479,27 +505,92 @@ mod tests {
         f.span.label = "region-loss (databases)".into();
         f.span.injected_us = 10_000_000;
         f.span.steps = vec![
-            crate::measure::Step { name: "dcs-cleared".into(), at_us: 11_000_000 },
-            crate::measure::Step { name: "restored".into(), at_us: 20_000_000 },
+            crate::measure::Step {
+                name: "dcs-cleared".into(),
+                at_us: 11_000_000,
+            },
+            crate::measure::Step {
+                name: "restored".into(),
+                at_us: 20_000_000,
+            },
         ];
         f.span.recovered_to_unix_ms = Some(1_009_000);
         f.lost_acks_unix_ms = Some((1_009_100, 1_010_000));
         let v = judge(&p, &[], &m, &empty());
-        let c = v.checks.iter().find(|c| c.name.starts_with("restore:")).unwrap();
+        let c = v
+            .checks
+            .iter()
+            .find(|c| c.name.starts_with("restore:"))
+            .unwrap();
         assert!(c.pass, "{c:?}");
         assert!(c.note.contains("restored after 9.0 s"), "{}", c.note);
-        assert!(c.note.contains("3 acknowledged writes lost") && c.note.contains("all after it"), "{}", c.note);
+        assert!(
+            c.note.contains("3 acknowledged writes lost") && c.note.contains("all after it"),
+            "{}",
+            c.note
+        );
         // A write acknowledged long before the restored point yet missing:
         // the restore is wrong.
         m.faults[0].lost_acks_unix_ms = Some((1_002_000, 1_010_000));
         let v = judge(&p, &[], &m, &empty());
-        assert!(!v.checks.iter().find(|c| c.name.starts_with("restore:")).unwrap().pass);
+        assert!(
+            !v.checks
+                .iter()
+                .find(|c| c.name.starts_with("restore:"))
+                .unwrap()
+                .pass
+        );
         // A failed restore fails with its reason.
         m.faults[0].lost_acks_unix_ms = None;
-        m.faults[0].span.error = Some("restore from backup failed: ERROR: [075]: no backup set found".into());
+        m.faults[0].span.error =
+            Some("restore from backup failed: ERROR: [075]: no backup set found".into());
         let v = judge(&p, &[], &m, &empty());
-        let c = v.checks.iter().find(|c| c.name.starts_with("restore:")).unwrap();
+        let c = v
+            .checks
+            .iter()
+            .find(|c| c.name.starts_with("restore:"))
+            .unwrap();
         assert!(!c.pass && c.note.contains("no backup set found"));
+    }
+
+    #[test]
+    fn a_restore_is_timed_to_the_first_write_and_names_the_sustained_recovery() {
+        let p = profile(vec![target(CheckKind::Rto, 60_000.0, "1m")]);
+        let mut m = measurements(Some(34_000.0), 0);
+        m.faults[0].rto_basis = "first-write".into();
+        m.faults[0].sustained_rto_ms = Some(72_000.0);
+        let v = judge(&p, &[], &m, &empty());
+        assert!(v.checks[0].pass, "{:?}", v.checks[0]);
+        assert_eq!(v.checks[0].measured, Some(34_000.0));
+        assert!(
+            v.checks[0].note.contains("sustained recovery 72.0 s"),
+            "{}",
+            v.checks[0].note
+        );
+        m.faults[0].rto_ms = None;
+        let v = judge(&p, &[], &m, &empty());
+        assert!(!v.checks[0].pass);
+        assert_eq!(v.checks[0].note, "no write served again within the run");
+    }
+
+    #[test]
+    fn an_unreadable_database_fails_rpo_and_events_as_not_measured() {
+        let p = profile(vec![
+            target(CheckKind::Rpo, 900_000.0, "15m"),
+            target(CheckKind::LostEvents, 0.0, "0"),
+        ]);
+        let mut m = measurements(Some(1.0), 0);
+        m.writes.unreadable = Some("the database could not be read: connection refused".into());
+        let v = judge(&p, &[], &m, &empty());
+        for c in &v.checks[..2] {
+            assert!(!c.pass && c.measured.is_none(), "{c:?}");
+            assert!(
+                c.note
+                    .starts_with("not measured: the database could not be read"),
+                "{}",
+                c.note
+            );
+        }
     }
 
     #[test]

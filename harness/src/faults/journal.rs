@@ -95,7 +95,13 @@ impl Journal {
     }
 
     /// Records the revert of fault `id`, with the steps of a restore.
-    pub fn reverted(&mut self, id: usize, at_us: u64, unix_ms: u64, outcome: Result<super::Reverted, String>) {
+    pub fn reverted(
+        &mut self,
+        id: usize,
+        at_us: u64,
+        unix_ms: u64,
+        outcome: Result<super::Reverted, String>,
+    ) {
         let Some(i) = self.entries.iter().position(|e| e.id == id) else {
             return;
         };

@@ -30,11 +30,11 @@ use std::sync::Mutex;
 
 use rand::rngs::StdRng;
 
+pub use crate::measure::Step;
 use crate::platform::docker::EngineError;
 use crate::stack::{Service, Stack};
 use crate::workload::RunClock;
 pub use journal::{Journal, JournalEntry};
-pub use crate::measure::Step;
 pub use spec::{Action, FaultKind, FaultSpec};
 
 /// A fault that could not be injected or reverted.
@@ -160,7 +160,10 @@ pub async fn inject(
         Action::DbFailover { mode } => db_failover::inject(ctx, *mode).await?,
         Action::BrokerLoss => broker_loss::inject(ctx, &label).await?,
         Action::CacheLoss => cache_loss::inject(ctx, &label).await?,
-        Action::RegionLoss { broker_store, cache } => region_loss::inject(ctx, *broker_store, *cache).await?,
+        Action::RegionLoss {
+            broker_store,
+            cache,
+        } => region_loss::inject(ctx, *broker_store, *cache).await?,
     };
     Ok(Injected {
         id,
@@ -241,7 +244,9 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
         }
         Revert::Nothing => Ok(()),
         // A restore needs the run's clock for its steps: `revert` runs it.
-        Revert::Restore(_) => Err(FaultError::Restore("a restore runs through faults::revert".into())),
+        Revert::Restore(_) => Err(FaultError::Restore(
+            "a restore runs through faults::revert".into(),
+        )),
     }
 }
 

@@ -3,20 +3,27 @@
 //! are about. Its end is the documented recovery, driven step by step and
 //! timed:
 //!
-//! 1. `dcs-cleared`: the lost cluster's state removed from etcd, so that a
+//! 1. `detected`: the recovery begins (`restore_after` models the time an
+//!    operator takes to declare the region lost);
+//! 2. `dcs-cleared`: the lost cluster's state removed from etcd, so that a
 //!    new cluster may form;
-//! 2. `restored`: a new node restores the newest base backup from the backup
-//!    region (Patroni's pgBackRest bootstrap);
-//! 3. `replayed`: PostgreSQL has replayed every archived WAL segment and
-//!    Patroni made it leader (point-in-time recovery to the newest point);
-//! 4. `rejoined`: a second node is rebuilt from the new leader and streams.
+//! 3. `restored`: a new node has restored the newest base backup from the
+//!    backup region (Patroni's pgBackRest bootstrap);
+//! 4. `replayed`: PostgreSQL has replayed every archived WAL segment
+//!    (point-in-time recovery to the newest point it can reach);
+//! 5. `promoted`: Patroni serves the restored node as leader;
+//! 6. `rejoined`: every other node is rebuilt from the new leader and
+//!    streams.
+//!
+//! `restored` and `replayed` are read from the node's log timestamps; the
+//! others are when the harness saw them.
 //!
 //! The services need no re-pointing: they reach the database through their
 //! fault proxy and the router, which resolve the recreated nodes by name.
 
 use std::time::{Duration, Instant};
 
-use super::{FaultContext, FaultError, Reverted, Revert, Step};
+use super::{FaultContext, FaultError, Revert, Reverted, Step};
 use crate::stack::configs::Bootstrap;
 use crate::stack::{ready, topology, Service, StackSettings};
 
@@ -33,7 +40,11 @@ pub struct RestorePlan {
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Destroys the database nodes and their volumes (and what the options add).
-pub async fn inject(ctx: &FaultContext, broker_store: bool, cache: bool) -> Result<(Vec<String>, Revert), FaultError> {
+pub async fn inject(
+    ctx: &FaultContext,
+    broker_store: bool,
+    cache: bool,
+) -> Result<(Vec<String>, Revert), FaultError> {
     let stack = &ctx.stack;
     let engine = stack.engine();
     let mut targets = Vec::new();
@@ -42,16 +53,28 @@ pub async fn inject(ctx: &FaultContext, broker_store: bool, cache: bool) -> Resu
         .map(|n| (n.container.clone(), n.name.clone()))
         .collect();
     if broker_store {
-        doomed.extend(stack.nodes_of(Service::Broker).map(|n| (n.container.clone(), n.name.clone())));
+        doomed.extend(
+            stack
+                .nodes_of(Service::Broker)
+                .map(|n| (n.container.clone(), n.name.clone())),
+        );
     }
     // All at once: a region does not fail one machine at a time.
-    let kills = futures_util::future::join_all(doomed.iter().map(|(c, _)| engine.remove_container(c))).await;
+    let kills =
+        futures_util::future::join_all(doomed.iter().map(|(c, _)| engine.remove_container(c)))
+            .await;
     for r in kills {
         r?;
     }
     for (_, name) in &doomed {
-        let volume = if name == "broker" { "broker-data".to_string() } else { format!("{name}-data") };
-        engine.remove_volume(&crate::stack::object_name(&stack.run, &volume)).await?;
+        let volume = if name == "broker" {
+            "broker-data".to_string()
+        } else {
+            format!("{name}-data")
+        };
+        engine
+            .remove_volume(&crate::stack::object_name(&stack.run, &volume))
+            .await?;
         targets.push(name.clone());
     }
     if cache {
@@ -60,14 +83,21 @@ pub async fn inject(ctx: &FaultContext, broker_store: bool, cache: bool) -> Resu
             targets.push(n.name.clone());
         }
     }
-    Ok((targets, Revert::Restore(RestorePlan { broker_store, cache })))
+    Ok((
+        targets,
+        Revert::Restore(RestorePlan {
+            broker_store,
+            cache,
+        }),
+    ))
 }
 
 fn settings(ctx: &FaultContext) -> Result<StackSettings, FaultError> {
-    ctx.stack
-        .settings
-        .clone()
-        .ok_or_else(|| FaultError::Restore("the stack's settings are unknown (it carries no settings label)".into()))
+    ctx.stack.settings.clone().ok_or_else(|| {
+        FaultError::Restore(
+            "the stack's settings are unknown (it carries no settings label)".into(),
+        )
+    })
 }
 
 /// The last pgBackRest error line of a node's log, if any.
@@ -75,8 +105,41 @@ async fn pgbackrest_error(ctx: &FaultContext, container: &str) -> Option<String>
     let logs = ctx.stack.engine().logs_tail(container, 200).await;
     logs.lines()
         .rev()
-        .find(|l| l.contains("ERROR: [") || l.contains("failed to bootstrap") || l.contains("bootstrap failed"))
+        .find(|l| {
+            l.contains("ERROR: [")
+                || l.contains("failed to bootstrap")
+                || l.contains("bootstrap failed")
+        })
         .map(|l| l.trim().to_string())
+}
+
+/// The newest commit the restored database holds (the newest order's
+/// `created_at`, ms since the Unix epoch): the point it was recovered to.
+/// The node has just been promoted, so a few refused connections are
+/// retried before the restore counts as failed.
+async fn newest_commit(ctx: &FaultContext, node: &str) -> Result<Option<u64>, FaultError> {
+    let started = Instant::now();
+    loop {
+        let attempt = async {
+            let db = ctx.stack.pg_connect(node, "orders").await?;
+            let row = db
+                .query_one(
+                    "SELECT (extract(epoch FROM max(created_at)) * 1000)::bigint FROM orders",
+                    &[],
+                )
+                .await?;
+            Ok::<_, tokio_postgres::Error>(row.get::<_, Option<i64>>(0).map(|v| v as u64))
+        };
+        match attempt.await {
+            Ok(point) => return Ok(point),
+            Err(e) if started.elapsed() > Duration::from_secs(30) => {
+                return Err(FaultError::Restore(format!(
+                    "the restored database could not be read: {e}"
+                )))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
 }
 
 /// Rebuilds the database from the backup region; every step is timed.
@@ -88,7 +151,8 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
         name: name.into(),
         at_us: ctx.clock.now_us(),
     };
-    let mut steps = Vec::new();
+    // The recovery begins: the operator has declared the region lost.
+    let mut steps = vec![step("detected")];
 
     // 1. The lost cluster's state leaves the DCS.
     let etcd = stack
@@ -96,9 +160,18 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
         .next()
         .map(|n| n.container.clone())
         .ok_or_else(|| FaultError::Restore("no etcd member to clear".into()))?;
-    let (code, out) = engine.exec(&etcd, "", &["etcdctl", "del", "--prefix", "/service/faultline/"]).await?;
+    let (code, out) = engine
+        .exec(
+            &etcd,
+            "",
+            &["etcdctl", "del", "--prefix", "/service/faultline/"],
+        )
+        .await?;
     if code != 0 {
-        return Err(FaultError::Restore(format!("clearing the DCS failed: {}", out.trim())));
+        return Err(FaultError::Restore(format!(
+            "clearing the DCS failed: {}",
+            out.trim()
+        )));
     }
     steps.push(step("dcs-cleared"));
 
@@ -109,7 +182,13 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
         .split_first()
         .ok_or_else(|| FaultError::Restore("the stack has no database node".into()))?;
     let zone_of = |name: &str| stack.node(name).map(|n| n.zone.clone()).unwrap_or_default();
-    let spec = topology::postgres_node(first, &zone_of(first), &hosts, &settings, Bootstrap::FromBackup);
+    let spec = topology::postgres_node(
+        first,
+        &zone_of(first),
+        &hosts,
+        &settings,
+        Bootstrap::FromBackup,
+    );
     stack.recreate(&spec, true).await?;
     let container = crate::stack::object_name(&stack.run, first);
     let client = ready::probe_client();
@@ -118,23 +197,18 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
         .and_then(|n| n.addr(topology::PATRONI_PORT))
         .unwrap_or_default();
     let started = Instant::now();
-    let mut restored = false;
     loop {
         if started.elapsed() > RESTORE_TIMEOUT {
-            let why = pgbackrest_error(ctx, &container).await.unwrap_or_else(|| "no leader after 300 s".into());
+            let why = pgbackrest_error(ctx, &container)
+                .await
+                .unwrap_or_else(|| format!("no leader after {} s", RESTORE_TIMEOUT.as_secs()));
             return Err(FaultError::Restore(why));
         }
-        let state = ready::patroni(&client, &addr).await;
-        if !restored && engine.logs_tail(&container, 400).await.contains("restore command end: completed successfully") {
-            // pgBackRest has put the base backup in place; replay follows.
-            restored = true;
-            steps.push(step("restored"));
-        }
-        if state.as_ref().is_some_and(ready::PatroniNode::is_leader) {
-            if !restored {
-                steps.push(step("restored"));
-            }
-            steps.push(step("replayed"));
+        if ready::patroni(&client, &addr)
+            .await
+            .as_ref()
+            .is_some_and(ready::PatroniNode::is_leader)
+        {
             break;
         }
         if let Some(e) = pgbackrest_error(ctx, &container).await {
@@ -149,27 +223,41 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
             .unwrap_or(false);
         if !running {
             let tail = engine.logs_tail(&container, 5).await;
-            return Err(FaultError::Restore(format!("the restoring node stopped: {}", tail.trim())));
+            return Err(FaultError::Restore(format!(
+                "the restoring node stopped: {}",
+                tail.trim()
+            )));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    // What the restored database holds: its newest commit.
-    let recovered_to_unix_ms = match stack.pg_connect(first, "orders").await {
-        Ok(db) => db
-            .query_one(
-                "SELECT (extract(epoch FROM max(created_at)) * 1000)::bigint FROM orders",
-                &[],
-            )
-            .await
-            .ok()
-            .and_then(|r| r.get::<_, Option<i64>>(0))
-            .map(|v| v as u64),
-        Err(_) => None,
-    };
+    let promoted = step("promoted");
+    // When pgBackRest finished and when PostgreSQL finished replaying the
+    // archive, from the node's own log timestamps (Patroni's API does not
+    // answer during a bootstrap, so polling would blur them).
+    let logs = engine.logs_timestamped(&container).await;
+    let mut previous = steps.last().map_or(0, |s: &Step| s.at_us);
+    for (name, line) in [
+        ("restored", "restore command end: completed successfully"),
+        ("replayed", "archive recovery complete"),
+    ] {
+        if let Some((unix_us, _)) = logs.iter().find(|(_, l)| l.contains(line)) {
+            let at_us = unix_us
+                .saturating_sub(ctx.clock.start_unix_ms * 1000)
+                .clamp(previous, promoted.at_us);
+            steps.push(Step {
+                name: name.into(),
+                at_us,
+            });
+            previous = at_us;
+        }
+    }
+    steps.push(promoted);
+    let recovered_to_unix_ms = newest_commit(ctx, first).await?;
 
     // 4. The other nodes rebuilt from the new leader.
     for name in rest {
-        let spec = topology::postgres_node(name, &zone_of(name), &hosts, &settings, Bootstrap::Initdb);
+        let spec =
+            topology::postgres_node(name, &zone_of(name), &hosts, &settings, Bootstrap::Initdb);
         stack.recreate(&spec, true).await?;
     }
     let started = Instant::now();
@@ -177,14 +265,20 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
         let cluster = ready::patroni_cluster(stack).await;
         let streaming = cluster
             .iter()
-            .find_map(|(_, s)| s.as_ref().filter(|s| s.is_leader()).map(|s| s.streaming.len()))
+            .find_map(|(_, s)| {
+                s.as_ref()
+                    .filter(|s| s.is_leader())
+                    .map(|s| s.streaming.len())
+            })
             .unwrap_or(0);
         if streaming >= rest.len() {
             steps.push(step("rejoined"));
             break;
         }
         if started.elapsed() > RESTORE_TIMEOUT {
-            return Err(FaultError::Restore("the rebuilt replica did not stream within 300 s".into()));
+            return Err(FaultError::Restore(
+                "the rebuilt replica did not stream within 300 s".into(),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

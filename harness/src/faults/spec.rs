@@ -328,7 +328,10 @@ impl FaultSpec {
                 FailoverMode::Switchover => format!("{k} switchover"),
             },
             Action::BrokerLoss | Action::CacheLoss => k.to_string(),
-            Action::RegionLoss { broker_store, cache } => {
+            Action::RegionLoss {
+                broker_store,
+                cache,
+            } => {
                 let mut what = vec!["databases"];
                 if *broker_store {
                     what.push("broker store");

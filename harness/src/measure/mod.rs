@@ -17,7 +17,7 @@ pub use metrics::{
 };
 pub use record::{Op, Outcome, RequestRecord};
 pub use rpo::{check_writes, first_write_after, LedgerEntry, WriteCheck, WriteOutcome};
-pub use summary::{summarise, EventSummary, FaultResult, Measurements, RunData};
+pub use summary::{summarise, EventSummary, FaultResult, Measurements, RtoBasis, RunData};
 pub use timeline::{ProbeSample, Timeline, TimelineConfig, Window};
 
 /// Microseconds in a second.

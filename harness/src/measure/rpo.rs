@@ -76,6 +76,43 @@ pub struct WriteCheck {
     /// writes, µs.
     #[serde(default)]
     pub per_fault_acks: Vec<Option<(u64, u64)>>,
+    /// Why the database could not be read (a failed restore leaves none):
+    /// then nothing is known about lost writes, and every check that needs
+    /// them fails as not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+}
+
+impl WriteCheck {
+    /// Nothing found lost yet: the start of a comparison.
+    fn empty(faults: usize) -> WriteCheck {
+        WriteCheck {
+            acked: 0,
+            lost: 0,
+            recovered: 0,
+            unknown_absent: 0,
+            lost_ids: Vec::new(),
+            earliest_lost_ack_us: None,
+            latest_lost_ack_us: None,
+            per_fault: vec![(0, 0); faults],
+            per_fault_acks: vec![None; faults],
+            unreadable: None,
+        }
+    }
+
+    /// The check of a run whose database could not be read: the
+    /// acknowledged writes are counted, and `reason` says why nothing more
+    /// is known.
+    pub fn unreadable(ledger: &[LedgerEntry], faults: usize, reason: String) -> WriteCheck {
+        WriteCheck {
+            acked: ledger
+                .iter()
+                .filter(|e| matches!(e.outcome, WriteOutcome::Acked { .. }))
+                .count() as u64,
+            unreadable: Some(reason),
+            ..WriteCheck::empty(faults)
+        }
+    }
 }
 
 /// Attributes a lost write acknowledged at `ack` to a fault: the latest fault
@@ -106,17 +143,7 @@ pub fn check_writes(
     present: &HashSet<Uuid>,
     faults: &[FaultSpan],
 ) -> WriteCheck {
-    let mut check = WriteCheck {
-        acked: 0,
-        lost: 0,
-        recovered: 0,
-        unknown_absent: 0,
-        lost_ids: Vec::new(),
-        earliest_lost_ack_us: None,
-        latest_lost_ack_us: None,
-        per_fault: vec![(0, 0); faults.len()],
-        per_fault_acks: vec![None; faults.len()],
-    };
+    let mut check = WriteCheck::empty(faults.len());
     for entry in ledger {
         let held = present.contains(&entry.id);
         match entry.outcome {
@@ -138,7 +165,9 @@ pub fn check_writes(
                         *n += 1;
                         *w = (*w).max(window);
                         let acks = &mut check.per_fault_acks[i];
-                        *acks = Some(acks.map_or((at_us, at_us), |(a, b)| (a.min(at_us), b.max(at_us))));
+                        *acks = Some(
+                            acks.map_or((at_us, at_us), |(a, b)| (a.min(at_us), b.max(at_us))),
+                        );
                     }
                 }
             }

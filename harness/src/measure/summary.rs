@@ -17,8 +17,16 @@ use super::SECOND_US;
 pub struct FaultResult {
     /// The fault.
     pub span: FaultSpan,
-    /// Its RTO, ms (`None`: never recovered within the run).
+    /// Its RTO, ms, measured as `rto_basis` says (`None`: never recovered
+    /// within the run).
     pub rto_ms: Option<f64>,
+    /// How `rto_ms` was measured: `sustained` or `first-write`.
+    #[serde(default)]
+    pub rto_basis: String,
+    /// From the injection to sustained recovery of the rolling
+    /// availability, ms: `rto_ms` itself unless the basis is `first-write`.
+    #[serde(default)]
+    pub sustained_rto_ms: Option<f64>,
     /// Acknowledged writes lost to it.
     pub lost_writes: u64,
     /// Its RPO window, ms.
@@ -26,10 +34,28 @@ pub struct FaultResult {
     /// Earliest and latest acknowledgement among its lost writes, ms since
     /// the epoch.
     pub lost_acks_unix_ms: Option<(u64, u64)>,
-    /// For a restore: from the injection to the first write served again
-    /// (the first acknowledged write scheduled after the recovery began), ms.
-    #[serde(default)]
-    pub write_rto_ms: Option<f64>,
+}
+
+/// How a fault's RTO is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RtoBasis {
+    /// From the injection until the rolling availability stays within the
+    /// tolerance of the steady state for the sustained period (DESIGN, "RTO").
+    Sustained,
+    /// From the injection to the first write served again: when that was,
+    /// µs from the run's start (`None`: never). A restore's RTO, where the
+    /// documents count the outage until service resumes.
+    FirstWrite(Option<u64>),
+}
+
+impl RtoBasis {
+    /// Its name in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RtoBasis::Sustained => "sustained",
+            RtoBasis::FirstWrite(_) => "first-write",
+        }
+    }
 }
 
 /// Whether events reached analytics.
@@ -175,8 +201,8 @@ pub struct RunData<'a> {
     pub start_unix_ms: u64,
     /// Per fault: (earliest, latest) acknowledgement of its lost writes, µs.
     pub lost_acks_us: Vec<Option<(u64, u64)>>,
-    /// Per fault: when writes were served again after it, µs (for restores).
-    pub writes_back_us: Vec<Option<u64>>,
+    /// Per fault: how its RTO is measured (missing entries: sustained).
+    pub rto_bases: Vec<RtoBasis>,
 }
 
 /// Assembles the measurements of a run.
@@ -237,9 +263,17 @@ pub fn summarise(d: RunData) -> Measurements {
         .enumerate()
         .map(|(i, (f, r))| {
             let (lost, window) = d.writes.per_fault.get(i).copied().unwrap_or((0, 0));
+            let basis = d.rto_bases.get(i).copied().unwrap_or(RtoBasis::Sustained);
+            let rto_us = match basis {
+                RtoBasis::Sustained => *r,
+                RtoBasis::FirstWrite(at) => at.map(|at| at.saturating_sub(f.injected_us)),
+            };
+            let ms = |us: u64| us as f64 / 1000.0;
             FaultResult {
                 span: f.clone(),
-                rto_ms: r.map(|us| us as f64 / 1000.0),
+                rto_ms: rto_us.map(ms),
+                rto_basis: basis.name().into(),
+                sustained_rto_ms: r.map(ms),
                 lost_writes: lost,
                 rpo_window_ms: window as f64 / 1000.0,
                 lost_acks_unix_ms: d
@@ -248,12 +282,6 @@ pub fn summarise(d: RunData) -> Measurements {
                     .copied()
                     .flatten()
                     .map(|(a, b)| (d.start_unix_ms + a / 1000, d.start_unix_ms + b / 1000)),
-                write_rto_ms: d
-                    .writes_back_us
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .map(|at| at.saturating_sub(f.injected_us) as f64 / 1000.0),
             }
         })
         .collect();

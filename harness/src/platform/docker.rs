@@ -374,14 +374,36 @@ impl Engine {
 
     /// The last `lines` lines of a container's output (stdout and stderr).
     pub async fn logs_tail(&self, container: &str, lines: usize) -> String {
+        self.logs(container, Some(lines), false).await
+    }
+
+    /// Every line of a container's output with the engine's own timestamp
+    /// (µs since the Unix epoch): when a step inside the container happened,
+    /// independent of how often the harness polled.
+    pub async fn logs_timestamped(&self, container: &str) -> Vec<(u64, String)> {
+        self.logs(container, None, true)
+            .await
+            .lines()
+            .filter_map(|line| {
+                let (stamp, text) = line.split_once(' ')?;
+                let at = humantime::parse_rfc3339(stamp).ok()?;
+                let us = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_micros() as u64;
+                Some((us, text.to_string()))
+            })
+            .collect()
+    }
+
+    async fn logs(&self, container: &str, tail: Option<usize>, timestamps: bool) -> String {
         use futures_util::StreamExt;
-        let opts = LogsOptionsBuilder::new()
+        let mut opts = LogsOptionsBuilder::new()
             .stdout(true)
             .stderr(true)
-            .tail(&lines.to_string())
-            .build();
+            .timestamps(timestamps);
+        if let Some(lines) = tail {
+            opts = opts.tail(&lines.to_string());
+        }
         let mut out = String::new();
-        let mut stream = self.docker.logs(container, Some(opts));
+        let mut stream = self.docker.logs(container, Some(opts.build()));
         while let Some(Ok(chunk)) = stream.next().await {
             out.push_str(&chunk.to_string());
         }
@@ -390,7 +412,12 @@ impl Engine {
 
     /// Runs a command in a running container as `user` (empty: the image's
     /// user) and returns its exit code and combined output.
-    pub async fn exec(&self, container: &str, user: &str, cmd: &[&str]) -> Result<(i64, String), EngineError> {
+    pub async fn exec(
+        &self,
+        container: &str,
+        user: &str,
+        cmd: &[&str],
+    ) -> Result<(i64, String), EngineError> {
         use bollard::exec::StartExecResults;
         use futures_util::StreamExt;
         let created = self
@@ -408,7 +435,9 @@ impl Engine {
             .await
             .map_err(EngineError::call("starting a command in", container))?;
         let mut output = String::new();
-        if let StartExecResults::Attached { output: mut stream, .. } = self
+        if let StartExecResults::Attached {
+            output: mut stream, ..
+        } = self
             .docker
             .start_exec(&created.id, None)
             .await
@@ -432,11 +461,21 @@ impl Engine {
     pub async fn remove_container(&self, container: &str) -> Result<(), EngineError> {
         match self
             .docker
-            .remove_container(container, Some(RemoveContainerOptionsBuilder::new().force(true).v(true).build()))
+            .remove_container(
+                container,
+                Some(
+                    RemoveContainerOptionsBuilder::new()
+                        .force(true)
+                        .v(true)
+                        .build(),
+                ),
+            )
             .await
         {
             Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
             Err(e) => Err(EngineError::call("removing container", container)(e)),
         }
     }
@@ -445,11 +484,16 @@ impl Engine {
     pub async fn remove_volume(&self, volume: &str) -> Result<(), EngineError> {
         match self
             .docker
-            .remove_volume(volume, Some(RemoveVolumeOptionsBuilder::new().force(true).build()))
+            .remove_volume(
+                volume,
+                Some(RemoveVolumeOptionsBuilder::new().force(true).build()),
+            )
             .await
         {
             Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
             Err(e) => Err(EngineError::call("removing volume", volume)(e)),
         }
     }

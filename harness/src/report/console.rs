@@ -59,8 +59,8 @@ pub fn render(r: &Report) -> String {
         fmt_ms(m.latency_ms.max)
     ));
     out.push_str(&format!(
-        "writes: {} acknowledged, {} lost, {} recovered  events: {} lost, {} duplicated  requests: {} ({:.1}/s)\n",
-        m.rpo.acked, m.rpo.lost, m.rpo.recovered, m.events.lost, m.events.duplicated, m.requests, m.achieved_rate
+        "writes acknowledged / lost / recovered: {}  events: {} lost, {} duplicated  requests: {} ({:.1}/s)\n",
+        super::fmt_writes(&m.rpo), m.events.lost, m.events.duplicated, m.requests, m.achieved_rate
     ));
     for f in &r.faults {
         out.push_str(&format!(
@@ -68,9 +68,7 @@ pub fn render(r: &Report) -> String {
             f.injected_at_s,
             f.label,
             f.target,
-            f.rto_ms
-                .map(fmt_ms)
-                .unwrap_or_else(|| "not recovered".into()),
+            super::fmt_rto(f),
             f.error
                 .as_ref()
                 .map(|e| format!(" (error: {e})"))

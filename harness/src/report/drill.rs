@@ -153,11 +153,16 @@ pub fn markdown(d: &Drill) -> String {
             }
         ));
     }
-    let restores: Vec<&ScenarioResult> = r.scenarios.iter().filter(|x| x.restore.is_some()).collect();
+    let restores: Vec<&ScenarioResult> =
+        r.scenarios.iter().filter(|x| x.restore.is_some()).collect();
     if !restores.is_empty() {
         s.push_str("\n## Restores from backup\n\n| scenario | steps (each after the one before) |\n|---|---|\n");
         for x in restores {
-            s.push_str(&format!("| {} | {} |\n", x.scenario, x.restore.clone().unwrap_or_default()));
+            s.push_str(&format!(
+                "| {} | {} |\n",
+                x.scenario,
+                x.restore.clone().unwrap_or_default()
+            ));
         }
     }
     s.push_str("\n## Trend\n\n");
@@ -239,11 +244,16 @@ th,td{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#f3
         ));
     }
     s.push_str("</table>\n");
-    let restores: Vec<&ScenarioResult> = r.scenarios.iter().filter(|x| x.restore.is_some()).collect();
+    let restores: Vec<&ScenarioResult> =
+        r.scenarios.iter().filter(|x| x.restore.is_some()).collect();
     if !restores.is_empty() {
         s.push_str("<h2>Restores from backup</h2>\n<table><tr><th>scenario</th><th>steps (each after the one before)</th></tr>\n");
         for x in restores {
-            s.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", esc(&x.scenario), esc(x.restore.as_deref().unwrap_or(""))));
+            s.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td></tr>\n",
+                esc(&x.scenario),
+                esc(x.restore.as_deref().unwrap_or(""))
+            ));
         }
         s.push_str("</table>\n");
     }

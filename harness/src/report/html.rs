@@ -194,7 +194,7 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
     );
     row(
         "writes acknowledged / lost / recovered",
-        format!("{} / {} / {}", m.rpo.acked, m.rpo.lost, m.rpo.recovered),
+        super::fmt_writes(&m.rpo),
     );
     row("worst RPO window", fmt_ms(m.rpo.window_ms));
     row(
@@ -236,7 +236,7 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
                 esc(&f.injected_at),
                 f.injected_at_s,
                 f.reverted_at.as_ref().map(|t| esc(t)).unwrap_or_else(|| "—".into()),
-                f.rto_ms.map(fmt_ms).unwrap_or_else(|| "not recovered".into()),
+                super::fmt_rto(f),
                 f.lost_writes,
                 fmt_ms(f.rpo_window_ms)
             ));

@@ -76,8 +76,8 @@ pub fn render(r: &Report) -> String {
             })
     ));
     s.push_str(&format!(
-        "| writes acknowledged / lost / recovered | {} / {} / {} |\n",
-        m.rpo.acked, m.rpo.lost, m.rpo.recovered
+        "| writes acknowledged / lost / recovered | {} |\n",
+        cell(&super::fmt_writes(&m.rpo))
     ));
     s.push_str(&format!(
         "| worst RPO window | {} |\n",
@@ -127,9 +127,7 @@ pub fn render(r: &Report) -> String {
                 f.reverted_at_s
                     .map(|t| format!("{t:.3} s"))
                     .unwrap_or_else(|| "—".into()),
-                f.rto_ms
-                    .map(fmt_ms)
-                    .unwrap_or_else(|| "not recovered".into()),
+                super::fmt_rto(f),
                 f.lost_writes,
                 fmt_ms(f.rpo_window_ms)
             ));

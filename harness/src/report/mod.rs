@@ -29,6 +29,10 @@ pub struct RpoMetrics {
     pub window_ms: f64,
     /// Unknown-outcome writes found in the database.
     pub recovered: u64,
+    /// Why lost writes were not measured (the database could not be read);
+    /// absent when they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_measured: Option<String>,
 }
 
 /// `metrics.events` of `report.json`.
@@ -89,8 +93,16 @@ pub struct FaultRecord {
     pub injected_at_s: f64,
     /// Revert, seconds from the run's start.
     pub reverted_at_s: Option<f64>,
-    /// Its RTO, ms.
+    /// Its RTO, ms, measured as `rto_basis` says.
     pub rto_ms: Option<f64>,
+    /// `sustained` (availability back and holding) or `first-write` (a
+    /// restore: the first write served again).
+    #[serde(default)]
+    pub rto_basis: String,
+    /// Until availability was back and holding, ms (differs from `rto_ms`
+    /// only for a `first-write` basis).
+    #[serde(default)]
+    pub sustained_rto_ms: Option<f64>,
     /// Acknowledged writes lost to it.
     pub lost_writes: u64,
     /// Its RPO window, ms.
@@ -216,10 +228,16 @@ pub fn build(info: RunInfo, m: &Measurements, verdict: &Verdict) -> Report {
             injected_at_s: j.injected_at_us as f64 / 1e6,
             reverted_at_s: j.reverted_at_us.map(|u| u as f64 / 1e6),
             rto_ms: f.and_then(|f| f.rto_ms),
+            rto_basis: f.map_or_else(|| "sustained".into(), |f| f.rto_basis.clone()),
+            sustained_rto_ms: f.and_then(|f| f.sustained_rto_ms),
             lost_writes: f.map_or(0, |f| f.lost_writes),
             rpo_window_ms: f.map_or(0.0, |f| f.rpo_window_ms),
             error: j.error.clone(),
-            steps: j.steps.iter().map(|s| (s.name.clone(), s.at_us as f64 / 1e6)).collect(),
+            steps: j
+                .steps
+                .iter()
+                .map(|s| (s.name.clone(), s.at_us as f64 / 1e6))
+                .collect(),
         })
         .collect::<Vec<_>>();
     let worst_rto = if m.faults.is_empty() || m.faults.iter().any(|f| f.rto_ms.is_none()) {
@@ -249,6 +267,7 @@ pub fn build(info: RunInfo, m: &Measurements, verdict: &Verdict) -> Report {
                 lost: m.writes.lost,
                 window_ms: m.faults.iter().map(|f| f.rpo_window_ms).fold(0.0, f64::max),
                 recovered: m.writes.recovered,
+                not_measured: m.writes.unreadable.clone(),
             },
             events: EventMetrics {
                 expected: m.events.expected,
@@ -400,6 +419,31 @@ pub fn fmt_steps(f: &FaultRecord) -> String {
         .join(", ")
 }
 
+/// A fault's RTO as a reader wants it: `2.004 s`, or for a restore
+/// `34.012 s to the first write (sustained 70.621 s)`.
+pub fn fmt_rto(f: &FaultRecord) -> String {
+    match (f.rto_ms, f.rto_basis.as_str()) {
+        (None, "first-write") => "no write served again".into(),
+        (None, _) => "not recovered".into(),
+        (Some(ms), "first-write") => format!(
+            "{} to the first write (sustained {})",
+            fmt_ms(ms),
+            f.sustained_rto_ms
+                .map_or_else(|| "not within the run".into(), fmt_ms)
+        ),
+        (Some(ms), _) => fmt_ms(ms),
+    }
+}
+
+/// Acknowledged / lost / recovered writes as a reader wants them: `1200 /
+/// 0 / 3`, or `1200 / not measured (why)`.
+pub fn fmt_writes(rpo: &RpoMetrics) -> String {
+    match &rpo.not_measured {
+        Some(why) => format!("{} / not measured ({why})", rpo.acked),
+        None => format!("{} / {} / {}", rpo.acked, rpo.lost, rpo.recovered),
+    }
+}
+
 /// A check's measured value as a reader wants it.
 pub fn fmt_measured(c: &Check) -> String {
     match c.measured {
@@ -489,6 +533,7 @@ pub(crate) mod sample {
                     lost: 0,
                     window_ms: 0.0,
                     recovered: 3,
+                    not_measured: None,
                 },
                 events: EventMetrics {
                     expected: 1_203,
@@ -511,6 +556,8 @@ pub(crate) mod sample {
                 injected_at_s: 10.0,
                 reverted_at_s: Some(15.0),
                 rto_ms: Some(2_004.0),
+                rto_basis: "sustained".into(),
+                sustained_rto_ms: Some(2_004.0),
                 lost_writes: 0,
                 rpo_window_ms: 0.0,
                 error: None,

@@ -17,7 +17,12 @@ pub enum Bootstrap {
 pub const STANZA: &str = "faultline";
 
 /// Patroni's configuration for node `name`.
-pub fn patroni_yml(name: &str, etcd_hosts: &[String], s: &StackSettings, bootstrap: Bootstrap) -> String {
+pub fn patroni_yml(
+    name: &str,
+    etcd_hosts: &[String],
+    s: &StackSettings,
+    bootstrap: Bootstrap,
+) -> String {
     let (su, su_pw) = PG_SUPERUSER;
     let t = s.patroni;
     // Patroni's documented pgBackRest bootstrap: the command fills the data
@@ -29,7 +34,8 @@ pub fn patroni_yml(name: &str, etcd_hosts: &[String], s: &StackSettings, bootstr
     command: /usr/local/bin/faultline-restore
     keep_existing_recovery_conf: true
     no_params: true
-".to_string(),
+"
+        .to_string(),
     };
     format!(
         r#"scope: faultline
@@ -208,7 +214,12 @@ mod tests {
             synchronous_replication: true,
             ..Default::default()
         };
-        let y = patroni_yml("pg-a", &["etcd-a:2379".into(), "etcd-b:2379".into()], &s, Bootstrap::Initdb);
+        let y = patroni_yml(
+            "pg-a",
+            &["etcd-a:2379".into(), "etcd-b:2379".into()],
+            &s,
+            Bootstrap::Initdb,
+        );
         assert!(y.contains("name: pg-a"));
         assert!(y.contains("hosts: etcd-a:2379,etcd-b:2379"));
         assert!(y.contains("synchronous_mode: true"));

@@ -207,7 +207,12 @@ pub async fn up(
 }
 
 /// The labels every object of a run carries.
-fn run_labels(run: &str, owner: &str, system: &str, settings: &StackSettings) -> HashMap<String, String> {
+fn run_labels(
+    run: &str,
+    owner: &str,
+    system: &str,
+    settings: &StackSettings,
+) -> HashMap<String, String> {
     HashMap::from([
         (LABEL_RUN.to_string(), run.to_string()),
         (LABEL_OWNER.to_string(), owner.to_string()),
@@ -250,7 +255,9 @@ async fn create_node(
     }
     let mut extra_hosts = Vec::new();
     for (hostname, target) in &spec.hosts {
-        let ip = engine.ip_address(&object_name(run, target), &network).await?;
+        let ip = engine
+            .ip_address(&object_name(run, target), &network)
+            .await?;
         extra_hosts.push(format!("{hostname}:{ip}"));
     }
     let cfg = ContainerConfig {
@@ -290,7 +297,9 @@ async fn create_and_start(
 ) -> Result<Stack, StackError> {
     let owner = opts.owner.to_label();
     let labels = run_labels(run, &owner, &opts.system, settings);
-    engine.create_network(&network_name(run), labels.clone()).await?;
+    engine
+        .create_network(&network_name(run), labels.clone())
+        .await?;
     let specs = topology::nodes(settings);
     let port_count = specs.iter().map(|n| n.ports.len()).sum();
     let mut host_ports = free_ports(port_count)?.into_iter();
@@ -471,13 +480,19 @@ impl Stack {
         let container = object_name(&self.run, &spec.name);
         self.engine.remove_container(&container).await?;
         if fresh_volumes {
-            for (suffix, _) in spec.volumes.iter().filter(|(s, _)| s != topology::BACKUP_VOLUME) {
-                self.engine.remove_volume(&object_name(&self.run, suffix)).await?;
+            for (suffix, _) in spec
+                .volumes
+                .iter()
+                .filter(|(s, _)| s != topology::BACKUP_VOLUME)
+            {
+                self.engine
+                    .remove_volume(&object_name(&self.run, suffix))
+                    .await?;
             }
         }
-        let existing = self
-            .node(&spec.name)
-            .ok_or_else(|| StackError::NoSuchRun(format!("{} has no node {}", self.run, spec.name)))?;
+        let existing = self.node(&spec.name).ok_or_else(|| {
+            StackError::NoSuchRun(format!("{} has no node {}", self.run, spec.name))
+        })?;
         let publish: Vec<(u16, u16)> = spec
             .ports
             .iter()

@@ -158,7 +158,11 @@ pub async fn base_backups(stack: &Stack, node: &str) -> Option<usize> {
         "info",
         "--output=json",
     ];
-    let (code, out) = stack.engine().exec(&n.container, "postgres", &cmd).await.ok()?;
+    let (code, out) = stack
+        .engine()
+        .exec(&n.container, "postgres", &cmd)
+        .await
+        .ok()?;
     if code != 0 {
         return None;
     }

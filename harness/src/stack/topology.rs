@@ -203,14 +203,26 @@ pub const BACKUP_PATH: &str = "/var/lib/pgbackrest";
 
 /// The etcd client addresses (Patroni's DCS).
 pub fn etcd_hosts(settings: &StackSettings) -> Vec<String> {
-    settings.zones.iter().map(|z| format!("etcd-{z}:2379")).collect()
+    settings
+        .zones
+        .iter()
+        .map(|z| format!("etcd-{z}:2379"))
+        .collect()
 }
 
 /// One Patroni node: its data on a volume of its own, the backup region
 /// mounted beside it.
-pub fn postgres_node(name: &str, zone: &str, etcd_hosts: &[String], settings: &StackSettings, bootstrap: Bootstrap) -> NodeSpec {
-    let mut n = NodeSpec::new(name, Service::Postgres, zone)
-        .env("BACKUP_INTERVAL", settings.base_backup_interval.as_secs().max(10).to_string());
+pub fn postgres_node(
+    name: &str,
+    zone: &str,
+    etcd_hosts: &[String],
+    settings: &StackSettings,
+    bootstrap: Bootstrap,
+) -> NodeSpec {
+    let mut n = NodeSpec::new(name, Service::Postgres, zone).env(
+        "BACKUP_INTERVAL",
+        settings.base_backup_interval.as_secs().max(10).to_string(),
+    );
     n.files.push(FileSpec {
         path: "/etc/patroni/patroni.yml".into(),
         contents: configs::patroni_yml(name, etcd_hosts, settings, bootstrap),
@@ -255,7 +267,13 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
     let etcd_hosts = etcd_hosts(settings);
     let pg_nodes = postgres_nodes(settings);
     for (name, z) in pg_nodes.iter().zip(zones) {
-        out.push(postgres_node(name, z, &etcd_hosts, settings, Bootstrap::Initdb));
+        out.push(postgres_node(
+            name,
+            z,
+            &etcd_hosts,
+            settings,
+            Bootstrap::Initdb,
+        ));
     }
     let mut router = NodeSpec::new("db-router", Service::DbRouter, GLOBAL_ZONE);
     router.files.push(FileSpec {
