@@ -20,7 +20,7 @@ use crate::suite::Suite;
 use crate::targets::{CheckKind, Profile};
 
 /// One scenario's result in a drill.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioResult {
     /// Scenario name.
     pub scenario: String,
@@ -201,17 +201,8 @@ pub async fn run_on(
             Err(e) => ScenarioResult {
                 scenario: scenario.name.clone(),
                 verdict: "error".into(),
-                rto_ms: None,
-                rpo_window_ms: 0.0,
-                lost_writes: 0,
-                availability: 0.0,
-                budget_share: None,
-                p95_ms: 0.0,
-                p99_ms: 0.0,
-                failed_checks: Vec::new(),
-                report: String::new(),
                 error: Some(e.to_string()),
-                restore: None,
+                ..ScenarioResult::default()
             },
         });
     }

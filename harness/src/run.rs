@@ -510,7 +510,13 @@ pub async fn run_on(
         "load done: waiting for the stack to recover, then reading the database",
     );
     let mut notes = Vec::new();
-    if !interrupted {
+    let spans = journal.lock().map(|j| j.spans()).unwrap_or_default();
+    // A failed restore leaves no database: nothing to wait for or to read.
+    let failed_restore = spans
+        .iter()
+        .find(|s| s.kind == crate::faults::FaultKind::RegionLoss.name() && s.error.is_some())
+        .and_then(|s| s.error.clone());
+    if failed_restore.is_none() && !interrupted {
         if let Err(e) = ready::wait_ready(stack, Duration::from_secs(120)).await {
             notes.push(format!(
                 "the stack was not fully ready within 120 s after the load: {e}"
@@ -522,12 +528,17 @@ pub async fn run_on(
     for s in samples {
         timeline.probe(s);
     }
-    let spans = journal.lock().map(|j| j.spans()).unwrap_or_default();
     let entries: Vec<JournalEntry> = journal
         .lock()
         .map(|j| j.entries.clone())
         .unwrap_or_default();
-    let (writes, events) = match verify::verify_writes(stack, &out.ledger, &spans).await {
+    let verified = match &failed_restore {
+        Some(e) => Err(format!("the restore failed: {e}")),
+        None => verify::verify_writes(stack, &out.ledger, &spans)
+            .await
+            .map_err(|e| format!("the database could not be read: {e}")),
+    };
+    let (writes, events) = match verified {
         Ok((writes, present)) => {
             let settle = if interrupted {
                 Duration::from_secs(5)
@@ -553,8 +564,7 @@ pub async fn run_on(
         }
         // After a failed restore there is no database to read: the report
         // says so and every check that needs the writes fails unmeasured.
-        Err(e) => {
-            let reason = format!("the database could not be read: {e}");
+        Err(reason) => {
             notes.push(format!("lost writes and events not measured: {reason}"));
             (
                 crate::measure::WriteCheck::unreadable(&out.ledger, spans.len(), reason),
@@ -568,7 +578,6 @@ pub async fn run_on(
         .iter()
         .find(|t| t.check == CheckKind::Availability)
         .map(|t| t.limit);
-    let lost_acks_us = writes.per_fault_acks.clone();
     // A restore's RTO ends when the first write scheduled after the
     // recovery began is acknowledged.
     let rto_bases: Vec<RtoBasis> = scenario
@@ -576,7 +585,7 @@ pub async fn run_on(
         .iter()
         .zip(&spans)
         .map(|(planned, span)| {
-            if span.kind == crate::faults::FaultKind::RegionLoss.name() {
+            if matches!(planned.spec.action, faults::Action::RegionLoss { .. }) {
                 let began =
                     span.injected_us + planned.spec.duration.unwrap_or_default().as_micros() as u64;
                 RtoBasis::FirstWrite(crate::measure::first_write_after(&out.ledger, began))
@@ -596,7 +605,6 @@ pub async fn run_on(
         rto_tolerance: 0.05,
         rto_sustain_us: 5_000_000,
         start_unix_ms: clock.start_unix_ms,
-        lost_acks_us,
         rto_bases,
     });
     let verdict = verdict::judge(profile, &scenario.expect, &measurements, &timeline);

@@ -339,13 +339,25 @@ fn fault_checks(m: &Measurements) -> Vec<Check> {
             }
             let mut consistent = true;
             if let Some(point) = s.recovered_to_unix_ms {
-                let point_s = point.saturating_sub(m.start_unix_ms) as f64 / 1000.0;
+                // The newest commit may predate the run (nothing archived
+                // since): say so rather than clamp it to 0 s.
+                let point_text = if point >= m.start_unix_ms {
+                    format!(
+                        "the commit at {:.1} s",
+                        (point - m.start_unix_ms) as f64 / 1000.0
+                    )
+                } else {
+                    format!(
+                        "a commit {:.1} s before the run began",
+                        (m.start_unix_ms - point) as f64 / 1000.0
+                    )
+                };
                 match f.lost_acks_unix_ms {
                     Some((first, last)) => {
                         // Half a second of slack for the commit-to-ack gap.
                         consistent = first + 500 > point;
                         notes.push(format!(
-                            "restored to the commit at {point_s:.1} s; {} acknowledged writes lost, acknowledged from {:.1} s to {:.1} s{}",
+                            "restored to {point_text}; {} acknowledged writes lost, acknowledged from {:.1} s to {:.1} s{}",
                             f.lost_writes,
                             first.saturating_sub(m.start_unix_ms) as f64 / 1000.0,
                             last.saturating_sub(m.start_unix_ms) as f64 / 1000.0,
@@ -353,7 +365,7 @@ fn fault_checks(m: &Measurements) -> Vec<Check> {
                         ));
                     }
                     None => notes.push(format!(
-                        "restored to the commit at {point_s:.1} s; no acknowledged write lost"
+                        "restored to {point_text}; no acknowledged write lost"
                     )),
                 }
             }
@@ -495,6 +507,13 @@ mod tests {
         assert!(v.checks[0].note.contains("2 acknowledged writes lost"));
     }
 
+    fn restore_check(v: &Verdict) -> &Check {
+        v.checks
+            .iter()
+            .find(|c| c.name.starts_with("restore:"))
+            .expect("a restore check")
+    }
+
     #[test]
     fn a_region_loss_is_judged_on_its_restore() {
         let p = profile(vec![]);
@@ -517,11 +536,7 @@ mod tests {
         f.span.recovered_to_unix_ms = Some(1_009_000);
         f.lost_acks_unix_ms = Some((1_009_100, 1_010_000));
         let v = judge(&p, &[], &m, &empty());
-        let c = v
-            .checks
-            .iter()
-            .find(|c| c.name.starts_with("restore:"))
-            .unwrap();
+        let c = restore_check(&v);
         assert!(c.pass, "{c:?}");
         assert!(c.note.contains("restored after 9.0 s"), "{}", c.note);
         assert!(
@@ -529,27 +544,28 @@ mod tests {
             "{}",
             c.note
         );
+        // A restored point older than the run is named as such, not as 0 s.
+        let start = m.start_unix_ms;
+        m.faults[0].span.recovered_to_unix_ms = Some(start.saturating_sub(12_500));
+        let c = restore_check(&judge(&p, &[], &m, &empty())).clone();
+        assert!(
+            c.note
+                .contains("restored to a commit 12.5 s before the run began"),
+            "{}",
+            c.note
+        );
+        m.faults[0].span.recovered_to_unix_ms = Some(1_009_000);
         // A write acknowledged long before the restored point yet missing:
         // the restore is wrong.
         m.faults[0].lost_acks_unix_ms = Some((1_002_000, 1_010_000));
         let v = judge(&p, &[], &m, &empty());
-        assert!(
-            !v.checks
-                .iter()
-                .find(|c| c.name.starts_with("restore:"))
-                .unwrap()
-                .pass
-        );
+        assert!(!restore_check(&v).pass);
         // A failed restore fails with its reason.
         m.faults[0].lost_acks_unix_ms = None;
         m.faults[0].span.error =
             Some("restore from backup failed: ERROR: [075]: no backup set found".into());
         let v = judge(&p, &[], &m, &empty());
-        let c = v
-            .checks
-            .iter()
-            .find(|c| c.name.starts_with("restore:"))
-            .unwrap();
+        let c = restore_check(&v);
         assert!(!c.pass && c.note.contains("no backup set found"));
     }
 

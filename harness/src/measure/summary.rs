@@ -199,8 +199,6 @@ pub struct RunData<'a> {
     /// The run's start, ms since the epoch (to place acknowledgements on
     /// the wall clock).
     pub start_unix_ms: u64,
-    /// Per fault: (earliest, latest) acknowledgement of its lost writes, µs.
-    pub lost_acks_us: Vec<Option<(u64, u64)>>,
     /// Per fault: how its RTO is measured (missing entries: sustained).
     pub rto_bases: Vec<RtoBasis>,
 }
@@ -277,7 +275,8 @@ pub fn summarise(d: RunData) -> Measurements {
                 lost_writes: lost,
                 rpo_window_ms: window as f64 / 1000.0,
                 lost_acks_unix_ms: d
-                    .lost_acks_us
+                    .writes
+                    .per_fault_acks
                     .get(i)
                     .copied()
                     .flatten()

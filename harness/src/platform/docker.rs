@@ -459,7 +459,7 @@ impl Engine {
 
     /// Removes a container (running or not) and its anonymous volumes.
     pub async fn remove_container(&self, container: &str) -> Result<(), EngineError> {
-        match self
+        let removed = self
             .docker
             .remove_container(
                 container,
@@ -470,32 +470,20 @@ impl Engine {
                         .build(),
                 ),
             )
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(e) => Err(EngineError::call("removing container", container)(e)),
-        }
+            .await;
+        already_gone_is_done(removed).map_err(EngineError::call("removing container", container))
     }
 
     /// Removes a named volume (its data is gone).
     pub async fn remove_volume(&self, volume: &str) -> Result<(), EngineError> {
-        match self
+        let removed = self
             .docker
             .remove_volume(
                 volume,
                 Some(RemoveVolumeOptionsBuilder::new().force(true).build()),
             )
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(()),
-            Err(e) => Err(EngineError::call("removing volume", volume)(e)),
-        }
+            .await;
+        already_gone_is_done(removed).map_err(EngineError::call("removing volume", volume))
     }
 
     /// A running container's address on a network.
@@ -587,25 +575,8 @@ impl Engine {
         let mut removed = 0;
         for c in self.containers(std::slice::from_ref(&label)).await? {
             let Some(id) = c.id else { continue };
-            match self
-                .docker
-                .remove_container(
-                    &id,
-                    Some(
-                        RemoveContainerOptionsBuilder::new()
-                            .force(true)
-                            .v(true)
-                            .build(),
-                    ),
-                )
-                .await
-            {
-                Ok(()) => removed += 1,
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {}
-                Err(e) => return Err(EngineError::call("removing container", id)(e)),
-            }
+            self.remove_container(&id).await?;
+            removed += 1;
         }
         let networks = self
             .docker
@@ -616,13 +587,9 @@ impl Engine {
             .map_err(EngineError::call("listing networks", &label))?;
         for n in networks {
             let Some(name) = n.name else { continue };
-            match self.docker.remove_network(&name).await {
-                Ok(()) => removed += 1,
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {}
-                Err(e) => return Err(EngineError::call("removing network", name)(e)),
-            }
+            already_gone_is_done(self.docker.remove_network(&name).await)
+                .map_err(EngineError::call("removing network", &name))?;
+            removed += 1;
         }
         let volumes = self
             .docker
@@ -632,20 +599,8 @@ impl Engine {
             .await
             .map_err(EngineError::call("listing volumes", &label))?;
         for v in volumes.volumes.unwrap_or_default() {
-            match self
-                .docker
-                .remove_volume(
-                    &v.name,
-                    Some(RemoveVolumeOptionsBuilder::new().force(true).build()),
-                )
-                .await
-            {
-                Ok(()) => removed += 1,
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {}
-                Err(e) => return Err(EngineError::call("removing volume", v.name)(e)),
-            }
+            self.remove_volume(&v.name).await?;
+            removed += 1;
         }
         Ok(removed)
     }
@@ -689,6 +644,18 @@ impl Engine {
             add(Some(&v.labels));
         }
         Ok(runs)
+    }
+}
+
+/// A removal of something already gone (404) has done what it was asked.
+fn already_gone_is_done(
+    result: Result<(), bollard::errors::Error>,
+) -> Result<(), bollard::errors::Error> {
+    match result {
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        other => other,
     }
 }
 
