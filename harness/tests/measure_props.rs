@@ -161,6 +161,27 @@ proptest! {
     }
 
     #[test]
+    fn an_answer_to_a_request_sent_before_a_freeze_is_not_recovery(
+        rate in 50u64..1_000,
+        fault_ms in 5_000u64..10_000,
+        stall_ms in 20u64..4_000,
+        in_flight_us in 1u64..5_000,
+    ) {
+        // The bound is looser than the freeze (the timeout, as when nothing
+        // tighter is documented), and one request sent just before the
+        // fault is answered just after it: the freeze still reads as itself.
+        let fault = fault_ms * 1_000;
+        let stall = stall_ms * 1_000;
+        let mut records = stall_run(rate, 30, fault, stall);
+        records.push(rec(fault - 1, in_flight_us, Outcome::Ok));
+        let mut t = Timeline::new(TimelineConfig { good_latency_us: 5 * SECOND_US });
+        for r in &records {
+            t.record(r);
+        }
+        prop_assert_eq!(rto(&t, fault, &params()), Some(stall));
+    }
+
+    #[test]
     fn rto_is_monotone_in_outage_length(
         rate in 20u64..300,
         a_ms in 0u64..6_000,

@@ -271,16 +271,24 @@ fn sustained(t: &Timeline, from_us: u64, p: &RtoParams) -> bool {
 /// sustained good period (see [`RtoParams`]). `None`: never recovered
 /// within the run.
 ///
+/// Only answers to requests sent at or after the injection count: a
+/// request sent just before the fault and answered just after it says
+/// nothing about recovery (with a loose good-latency bound, a freeze would
+/// otherwise read as recovered within microseconds).
+///
 /// Resolution is the request's own completion time (µs), found through
-/// 10 ms buckets: in the bucket where the fault lands, if a good request
-/// completed before the fault as well as after it, the latest good
-/// completion stands in for the first one after the fault (an error of at
-/// most 10 ms, and only when the system was healthy at the fault). An
+/// 10 ms buckets: a bucket counts when a request sent at or after the
+/// injection completed well in it; its earliest good completion is the
+/// candidate, or, when that came before the fault, its latest (an error of
+/// at most 10 ms, and only when the system was healthy at the fault). An
 /// outage shorter than `tolerance` × 100 ms (5 ms by default) can pass the
 /// first check and read as recovered at once.
 pub fn rto(t: &Timeline, injected_us: u64, p: &RtoParams) -> Option<u64> {
     let start = (injected_us / FINE_US) as usize;
     for b in t.fine.iter().skip(start) {
+        if b.last_good_scheduled.is_none_or(|s| s < injected_us) {
+            continue;
+        }
         let candidate = match (b.first_good_done, b.last_good_done) {
             (Some(first), _) if first >= injected_us => first,
             (_, Some(last)) if last >= injected_us => last,

@@ -81,7 +81,9 @@ impl Window {
 }
 
 /// A 10 ms bucket: attempts and good requests by scheduled start, and the
-/// earliest and latest completion of a good request completing in it.
+/// earliest and latest completion of a good request completing in it, with
+/// the latest scheduled start among those (to tell answers to requests sent
+/// before a fault from answers to requests sent after it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FineBucket {
     /// Requests scheduled in this bucket.
@@ -92,6 +94,8 @@ pub struct FineBucket {
     pub first_good_done: Option<u64>,
     /// Latest completion (µs) of a good request completing here.
     pub last_good_done: Option<u64>,
+    /// Latest scheduled start (µs) of a good request completing here.
+    pub last_good_scheduled: Option<u64>,
 }
 
 /// A probe's reading, on the same clock as the requests.
@@ -176,6 +180,8 @@ impl Timeline {
             let d = self.fine_mut(done);
             d.first_good_done = Some(d.first_good_done.map_or(done, |f| f.min(done)));
             d.last_good_done = Some(d.last_good_done.map_or(done, |l| l.max(done)));
+            let sched = r.scheduled_us;
+            d.last_good_scheduled = Some(d.last_good_scheduled.map_or(sched, |l| l.max(sched)));
         }
     }
 
@@ -207,10 +213,8 @@ impl Timeline {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            mine.last_good_done = match (mine.last_good_done, theirs.last_good_done) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
+            mine.last_good_done = mine.last_good_done.max(theirs.last_good_done);
+            mine.last_good_scheduled = mine.last_good_scheduled.max(theirs.last_good_scheduled);
         }
         let _ = self.lateness.add(&other.lateness);
         self.probes.extend(other.probes.iter().cloned());
