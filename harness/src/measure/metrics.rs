@@ -277,8 +277,8 @@ fn sustained(t: &Timeline, from_us: u64, p: &RtoParams) -> bool {
 /// otherwise read as recovered within microseconds).
 ///
 /// Resolution is the request's own completion time (µs), found through
-/// 10 ms buckets: a bucket counts when a request sent at or after the
-/// injection completed well in it; its earliest good completion is the
+/// 10 ms buckets: a bucket counts when a good request sent at or after the
+/// injection completed in it; its earliest good completion is the
 /// candidate, or, when that came before the fault, its latest (an error of
 /// at most 10 ms, and only when the system was healthy at the fault). An
 /// outage shorter than `tolerance` × 100 ms (5 ms by default) can pass the
