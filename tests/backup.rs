@@ -5,15 +5,12 @@
 
 mod support;
 
-use std::sync::Mutex;
 use std::time::Duration;
 
-use faultline::faults::{self, Action, FaultContext, FaultSpec};
+use faultline::faults::{self, Action, FaultSpec};
 use faultline::stack::{ready, Service, Stack, StackSettings};
 use faultline::workload::verify::present_orders;
-use faultline::workload::RunClock;
-use rand::SeedableRng;
-use support::{create_order, eventually, http, start_stack};
+use support::{create_order, eventually, fault_context, http, start_stack};
 use uuid::Uuid;
 
 /// Settings for these tests: the archive timeout long enough that no WAL
@@ -37,14 +34,6 @@ const RESTORE_STEPS: [&str; 6] = [
     "promoted",
     "rejoined",
 ];
-
-fn ctx(stack: &Stack) -> FaultContext {
-    FaultContext {
-        stack: stack.clone(),
-        clock: RunClock::start_now(),
-        rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(7)),
-    }
-}
 
 fn region_loss() -> FaultSpec {
     FaultSpec {
@@ -107,6 +96,31 @@ async fn base_backups(stack: &Stack) -> usize {
     ready::base_backups(stack, &leader).await.unwrap_or(0)
 }
 
+/// The quick region-loss scenario (`tests/fixtures/region-loss-quick.toml`)
+/// run by the harness on `stack`, its reports written to `out`.
+async fn run_quick_region_loss(
+    stack: &Stack,
+    seed: u64,
+    out: &std::path::Path,
+) -> Result<faultline::RunOutcome, faultline::Error> {
+    let root = faultline::project::root();
+    faultline::Scenario::load(root.join("tests/fixtures/region-loss-quick.toml"))
+        .unwrap()
+        .seed(seed)
+        .out_dir(out)
+        .run(stack)
+        .await
+}
+
+/// The report's check whose name starts with `prefix`.
+fn check<'a>(report: &'a faultline::report::Report, prefix: &str) -> &'a faultline::verdict::Check {
+    report
+        .checks
+        .iter()
+        .find(|c| c.name.starts_with(prefix))
+        .unwrap_or_else(|| panic!("a check named {prefix}…"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_region_loss_loses_exactly_the_writes_after_the_last_archived_segment() {
     let stack = start_stack(settings()).await;
@@ -114,7 +128,7 @@ async fn a_region_loss_loses_exactly_the_writes_after_the_last_archived_segment(
     archive_current_segment(&stack).await;
     let unarchived = write_orders(&stack, 20).await;
 
-    let ctx = ctx(&stack);
+    let ctx = fault_context(&stack);
     let injected = faults::inject(&ctx, 0, &region_loss()).await.unwrap();
     assert_eq!(injected.targets, ["pg-a", "pg-b"]);
     for n in stack.nodes_of(Service::Postgres) {
@@ -177,21 +191,10 @@ async fn a_region_loss_loses_exactly_the_writes_after_the_last_archived_segment(
         || async { (base_backups(&stack).await >= 2).then_some(()) },
     )
     .await;
-    let root = faultline::project::root();
     let out = std::env::temp_dir().join(format!("faultline-region-loss-{}", std::process::id()));
-    let outcome = faultline::Scenario::load(root.join("tests/fixtures/region-loss-quick.toml"))
-        .unwrap()
-        .seed(11)
-        .out_dir(&out)
-        .run(&stack)
-        .await
-        .unwrap();
+    let outcome = run_quick_region_loss(&stack, 11, &out).await.unwrap();
     let report = &outcome.report;
-    let restore = report
-        .checks
-        .iter()
-        .find(|c| c.name.starts_with("restore: fault 1"))
-        .expect("a restore check");
+    let restore = check(report, "restore: fault 1");
     eprintln!("{}", faultline::report::console::render(report));
     assert!(restore.pass, "{restore:?}");
     let fault = &report.faults[0];
@@ -247,35 +250,22 @@ async fn a_corrupt_backup_region_fails_the_restore_check_with_the_reason_and_lea
         .unwrap();
     assert_eq!(code, 0, "{out}");
 
-    let root = faultline::project::root();
     let out = std::env::temp_dir().join(format!("faultline-corrupt-backup-{}", std::process::id()));
     let started = std::time::Instant::now();
-    let outcome = faultline::Scenario::load(root.join("tests/fixtures/region-loss-quick.toml"))
-        .unwrap()
-        .seed(12)
-        .out_dir(&out)
-        .run(&stack)
+    let outcome = run_quick_region_loss(&stack, 12, &out)
         .await
         .expect("a failed restore is a finding, not a harness error");
     let report = &outcome.report;
     eprintln!("{}", faultline::report::console::render(report));
     assert_eq!(report.verdict, "fail");
-    let restore = report
-        .checks
-        .iter()
-        .find(|c| c.name.starts_with("restore: fault 1"))
-        .expect("a restore check");
+    let restore = check(report, "restore: fault 1");
     assert!(!restore.pass);
     assert!(
         restore.note.contains("ERROR: ["),
         "pgBackRest's reason: {}",
         restore.note
     );
-    let rpo = report
-        .checks
-        .iter()
-        .find(|c| c.name.starts_with("rpo: fault 1"))
-        .expect("an RPO check");
+    let rpo = check(report, "rpo: fault 1");
     assert!(!rpo.pass && rpo.measured.is_none(), "never a pass: {rpo:?}");
     assert!(report.metrics.rpo.not_measured.is_some());
     assert!(

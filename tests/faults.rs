@@ -4,24 +4,13 @@
 
 mod support;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use faultline::faults::spec::{Count, Direction, FailoverMode, Group, Role, Selector};
-use faultline::faults::{self, toxics, Action, FaultContext, FaultSpec, Revert};
+use faultline::faults::{self, toxics, Action, FaultSpec, Revert};
 use faultline::stack::topology::PROXY_API_PORT;
 use faultline::stack::{ready, Service, Stack, StackSettings};
-use faultline::workload::RunClock;
-use rand::SeedableRng;
-use support::{create_order, eventually, http, start_stack};
-
-fn ctx(stack: &Stack) -> FaultContext {
-    FaultContext {
-        stack: stack.clone(),
-        clock: RunClock::start_now(),
-        rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(7)),
-    }
-}
+use support::{create_order, eventually, fault_context, http, start_stack};
 
 fn spec(action: Action) -> FaultSpec {
     FaultSpec {
@@ -118,7 +107,7 @@ async fn timed_create(client: &reqwest::Client, ingress: &str) -> (bool, Duratio
 #[tokio::test(flavor = "multi_thread")]
 async fn container_faults_are_observable_and_reverted() {
     let stack = start_stack(StackSettings::default()).await;
-    let c = ctx(&stack);
+    let c = fault_context(&stack);
 
     // pod-kill: one orders replica, picked by seed among the three.
     let kill = spec(Action::Kill(Selector {
@@ -175,7 +164,7 @@ async fn container_faults_are_observable_and_reverted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn network_faults_cut_what_they_say_and_heal() {
     let stack = start_stack(StackSettings::default()).await;
-    let c = ctx(&stack);
+    let c = fault_context(&stack);
     let client = http();
     let ingress = stack.ingress_url().unwrap();
     let gateway_a = format!(
@@ -262,7 +251,7 @@ async fn network_faults_cut_what_they_say_and_heal() {
 #[tokio::test(flavor = "multi_thread")]
 async fn hop_faults_act_through_the_proxies_and_leave_no_toxic() {
     let stack = start_stack(StackSettings::default()).await;
-    let c = ctx(&stack);
+    let c = fault_context(&stack);
     let client = http();
     let ingress = stack.ingress_url().unwrap();
     let (ok, before) = timed_create(&client, &ingress).await;
@@ -345,7 +334,7 @@ async fn hop_faults_act_through_the_proxies_and_leave_no_toxic() {
 #[tokio::test(flavor = "multi_thread")]
 async fn db_failover_kills_or_switches_the_leader_and_the_old_one_rejoins() {
     let stack = start_stack(StackSettings::default()).await;
-    let c = ctx(&stack);
+    let c = fault_context(&stack);
     let client = http();
     let ingress = stack.ingress_url().unwrap();
 

@@ -512,10 +512,15 @@ pub async fn run_on(
     let mut notes = Vec::new();
     let spans = journal.lock().map(|j| j.spans()).unwrap_or_default();
     // A failed restore leaves no database: nothing to wait for or to read.
-    let failed_restore = spans
+    let is_restore = |planned: &crate::scenario::PlannedFault| {
+        planned.spec.action.kind() == faults::FaultKind::RegionLoss
+    };
+    let failed_restore = scenario
+        .faults
         .iter()
-        .find(|s| s.kind == crate::faults::FaultKind::RegionLoss.name() && s.error.is_some())
-        .and_then(|s| s.error.clone());
+        .zip(&spans)
+        .find(|(planned, span)| is_restore(planned) && span.error.is_some())
+        .and_then(|(_, span)| span.error.clone());
     if failed_restore.is_none() && !interrupted {
         if let Err(e) = ready::wait_ready(stack, Duration::from_secs(120)).await {
             notes.push(format!(
@@ -585,7 +590,7 @@ pub async fn run_on(
         .iter()
         .zip(&spans)
         .map(|(planned, span)| {
-            if matches!(planned.spec.action, faults::Action::RegionLoss { .. }) {
+            if is_restore(planned) {
                 let began =
                     span.injected_us + planned.spec.duration.unwrap_or_default().as_micros() as u64;
                 RtoBasis::FirstWrite(crate::measure::first_write_after(&out.ledger, began))

@@ -11,6 +11,17 @@ use faultline::images;
 use faultline::platform::docker::Engine;
 use faultline::stack::{self, Owner, Stack, StackSettings, UpOptions};
 
+/// A fault context on `stack` with a fixed seed, for injecting faults by
+/// hand as the harness would.
+pub fn fault_context(stack: &Stack) -> faultline::faults::FaultContext {
+    use rand::SeedableRng;
+    faultline::faults::FaultContext {
+        stack: stack.clone(),
+        clock: faultline::workload::RunClock::start_now(),
+        rng: std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(7)),
+    }
+}
+
 /// Builds every image once per test process (seconds when nothing changed),
 /// so the tests run the services' current code. Call it holding the
 /// [`StackLock`], so parallel tests do not build at the same time.
