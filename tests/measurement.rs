@@ -6,9 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use faultline::measure::{WriteOutcome, SECOND_US};
+use faultline::measure::events::LossStage;
+use faultline::measure::{judge_events, WriteOutcome, SECOND_US};
 use faultline::probes::{self, Probes};
-use faultline::stack::StackSettings;
+use faultline::stack::{Service, StackSettings};
 use faultline::workload::verify::{leader_client, verify_events, verify_writes};
 use faultline::workload::{self, LoadOptions, LoadSpec, Mix, RunClock, Schedule, Target};
 use support::start_stack;
@@ -61,11 +62,13 @@ async fn lost_writes_are_exactly_the_rows_deleted_behind_the_harness() {
         );
         assert_eq!(check.lost, 0, "round {round}");
         // Every stored order's event reaches analytics.
-        let events = verify_events(&stack, &present, Duration::from_secs(30))
+        let facts = verify_events(&stack, &present, Duration::from_secs(30))
             .await
             .unwrap();
+        let events = judge_events(&facts, 60_000);
         assert_eq!(events.lost, 0, "{events:?}");
-        assert_eq!(events.delivered, present.len() as u64);
+        assert_eq!(events.on_time + events.late, present.len() as u64);
+        assert!(facts.settle.drained, "{:?}", facts.settle);
     }
 
     // Delete K acknowledged rows directly on the leader: exactly K lost.
@@ -136,4 +139,129 @@ async fn probes_sample_replication_consumer_lag_and_health_onto_the_timeline() {
     // Same clock as the requests: samples fall inside the load's span.
     let span = out.timeline.span_us() + SECOND_US;
     assert!(samples.iter().all(|s| s.at_us <= span));
+}
+
+/// Writes an order and its outbox row straight into the orders database
+/// on the leader, as `orders` would (`published` marks the row relayed
+/// without producing anything).
+async fn write_behind_the_service(db: &tokio_postgres::Client, published: bool) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    db.execute(
+        "INSERT INTO orders (id, customer, amount_cents, zone) VALUES ($1, 'test', 1, 'a')",
+        &[&id],
+    )
+    .await
+    .unwrap();
+    let payload = serde_json::json!({"type": "OrderCreated", "order_id": id}).to_string();
+    let published_at = if published { "now()" } else { "NULL" };
+    db.execute(
+        &format!("INSERT INTO outbox (order_id, payload, published_at) VALUES ($1, $2, {published_at})"),
+        &[&id, &payload],
+    )
+    .await
+    .unwrap();
+    id
+}
+
+async fn pause(stack: &faultline::stack::Stack, service: Service, paused: bool) {
+    for n in stack.nodes_of(service) {
+        let r = if paused {
+            stack.engine().pause(&n.container).await
+        } else {
+            stack.engine().unpause(&n.container).await
+        };
+        r.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_lost_event_is_placed_at_the_stage_it_stopped() {
+    let stack = start_stack(StackSettings::default()).await;
+    let target = Target::Stack {
+        base: stack.ingress_url().unwrap(),
+    };
+    let out = workload::run(&spec(11), target.clone(), RunClock::start_now(), opts())
+        .await
+        .unwrap();
+    let (_, present) = verify_writes(&stack, &out.ledger, &[]).await.unwrap();
+    let facts = verify_events(&stack, &present, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(judge_events(&facts, 60_000).lost, 0);
+    let stored: Vec<uuid::Uuid> = present.iter().copied().collect();
+    let mut expected = present.clone();
+    let (_, orders_db) = leader_client(&stack, "orders", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let (_, analytics_db) = leader_client(&stack, "analytics", Duration::from_secs(10))
+        .await
+        .unwrap();
+
+    // Skipped by the consumer: events deleted behind analytics' back, after
+    // the group committed past them.
+    let deleted: Vec<uuid::Uuid> = stored.iter().step_by(stored.len() / 5).take(5).copied().collect();
+    let n = analytics_db
+        .execute("DELETE FROM events WHERE order_id = ANY($1)", &[&deleted])
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+
+    // Never relayed: written while every relay is frozen. Not in the topic:
+    // marked published without ever being produced.
+    pause(&stack, Service::Orders, true).await;
+    let unrelayed = write_behind_the_service(&orders_db, false).await;
+    let unproduced = write_behind_the_service(&orders_db, true).await;
+    expected.extend([unrelayed, unproduced]);
+    let facts = verify_events(&stack, &expected, Duration::from_secs(3))
+        .await
+        .unwrap();
+    pause(&stack, Service::Orders, false).await;
+    let events = judge_events(&facts, 60_000);
+    let stage_of = |e: &faultline::measure::EventSummary, id: uuid::Uuid| {
+        e.lost_events.iter().find(|l| l.order == id).map(|l| l.stage)
+    };
+    assert_eq!(events.lost, 7, "{events:#?}");
+    for id in &deleted {
+        assert_eq!(stage_of(&events, *id), Some(LossStage::SkippedByConsumer));
+    }
+    assert_eq!(stage_of(&events, unrelayed), Some(LossStage::NeverRelayed));
+    assert_eq!(stage_of(&events, unproduced), Some(LossStage::NotInTopic));
+    assert!(!facts.settle.drained, "an unpublished row keeps the pipeline busy");
+
+    // Not consumed: analytics frozen while orders go through the stack; the
+    // relay publishes them, nobody consumes them.
+    pause(&stack, Service::Analytics, true).await;
+    let frozen = workload::run(&spec(12), target, RunClock::start_now(), opts()).await;
+    let frozen = frozen.unwrap();
+    let (_, during) = verify_writes(&stack, &frozen.ledger, &[]).await.unwrap();
+    let mut all = expected.clone();
+    all.extend(during.iter().copied());
+    let facts = verify_events(&stack, &all, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let events = judge_events(&facts, 60_000);
+    for id in &during {
+        let lost = events.lost_events.iter().find(|l| l.order == *id);
+        if let Some(l) = lost {
+            assert_eq!(l.stage, LossStage::NotConsumed, "{l:?}");
+            assert!(l.evidence.contains("never consumed that far"), "{}", l.evidence);
+        }
+    }
+    assert_eq!(
+        events.lost_by_stage.get(&LossStage::NotConsumed).copied(),
+        Some(events.lost - 6),
+        "every order written while analytics was frozen, and the one relayed since, wait in the topic: {events:#?}"
+    );
+
+    // Thawed, analytics consumes them: late or on time, no longer lost; the
+    // deleted and the unproduced stay lost where they were.
+    pause(&stack, Service::Analytics, false).await;
+    let facts = verify_events(&stack, &all, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let events = judge_events(&facts, 60_000);
+    assert_eq!(events.lost, 6, "{events:#?}");
+    assert!(stage_of(&events, unrelayed).is_none(), "relayed once the relays thawed");
+    assert_eq!(stage_of(&events, unproduced), Some(LossStage::NotInTopic));
+    assert!(facts.settle.drained);
 }

@@ -530,7 +530,7 @@ async fn load_command(
         "sent": out.sent,
         "ok": m.ok,
         "errors": m.errors,
-        "latency_ms": m.latency_ms,
+        "latency_ms": m.latency_ms.unwrap_or_default(),
         "lateness_ms": lateness,
         "cpu_seconds": cpu,
         "cpu_seconds_per_10k": cpu / out.sent.max(1) as f64 * 10_000.0,
@@ -546,9 +546,10 @@ async fn load_command(
             m.ok,
             m.errors
         );
+        let l = m.latency_ms.unwrap_or_default();
         println!(
             "latency ms: p50 {:.3} p95 {:.3} p99 {:.3} max {:.3}",
-            m.latency_ms.p50, m.latency_ms.p95, m.latency_ms.p99, m.latency_ms.max
+            l.p50, l.p95, l.p99, l.max
         );
         println!(
             "generator lateness ms: p50 {:.3} p99 {:.3} max {:.3}; cpu {cpu:.2}s",

@@ -17,7 +17,10 @@ use tokio::sync::watch;
 use crate::error::Error;
 use crate::faults::{self, FaultContext, Injected, Journal, JournalEntry};
 use crate::images;
-use crate::measure::{summarise, EventSummary, RtoBasis, RunData};
+use crate::measure::{
+    explain_lost_writes, judge_events, summarise, EventSummary, LeaderTerm, RestorePoint, RtoBasis,
+    RunData,
+};
 use crate::platform::docker::Engine;
 use crate::probes::Probes;
 use crate::report::{self, Report, RunInfo};
@@ -124,6 +127,15 @@ pub fn good_latency(scenario: &Scenario, profile: &Profile) -> Duration {
                 .map(|t| Duration::from_secs_f64(t.limit / 1000.0))
         })
         .unwrap_or(scenario.load.timeout)
+}
+
+/// The delay beyond which an event is late: the `event_delay` limit in
+/// force (the profile's, tightened by the scenario), ms.
+pub fn event_delay_bound_ms(scenario: &Scenario, profile: &Profile) -> u64 {
+    verdict::effective_targets(profile, &scenario.expect)
+        .iter()
+        .find(|(t, _)| t.check == CheckKind::EventDelay)
+        .map_or(60_000, |(t, _)| t.limit as u64)
 }
 
 /// The plan, as `--dry-run` prints it.
@@ -338,6 +350,9 @@ pub async fn run_on(
     let load_opts = LoadOptions::new(good);
     let stop = load_opts.stop.clone();
     let progress = load_opts.progress.clone();
+    // Who leads the database as the run begins: with Patroni's history of
+    // promotions during it, every lost write is put down to a cause.
+    let first_leader = ready::leader(stack).await;
     let probes = Probes::start(stack.clone(), clock, Duration::from_secs(1));
     let load = tokio::spawn({
         let spec = spec.clone();
@@ -365,10 +380,14 @@ pub async fn run_on(
                 _ = tokio::time::sleep_until(at) => {}
                 _ = cancel.changed() => return,
             }
+            let label = planned.spec.label();
+            let requested_at_us = clock.now_us();
+            let result = faults::inject(&ctx, id, &planned.spec).await;
+            // Stamped once the fault is in effect (the engine's call
+            // returned): a request sent between the call and its effect
+            // can still be served, and must not count as sent "during" it.
             let injected_at_us = clock.now_us();
             let injected_unix_ms = now_unix_ms();
-            let label = planned.spec.label();
-            let result = faults::inject(&ctx, id, &planned.spec).await;
             let (targets, error) = match &result {
                 Ok(f) => (f.targets.clone(), None),
                 Err(e) => (Vec::new(), Some(e.to_string())),
@@ -394,8 +413,10 @@ pub async fn run_on(
                     kind: planned.spec.kind().name().into(),
                     label: label.clone(),
                     targets,
+                    requested_at_us,
                     injected_at_us,
                     injected_unix_ms,
+                    revert_requested_at_us: None,
                     reverted_at_us: None,
                     reverted_unix_ms: None,
                     error: error.clone(),
@@ -425,6 +446,7 @@ pub async fn run_on(
                         id + 1
                     );
                 }
+                let requested_us = clock.now_us();
                 let r = faults::revert(&ctx, &fault).await;
                 let at_us = clock.now_us();
                 if !quiet {
@@ -442,7 +464,13 @@ pub async fn run_on(
                     }
                 }
                 if let Ok(mut j) = journal.lock() {
-                    j.reverted(id, at_us, now_unix_ms(), r.map_err(|e| e.to_string()));
+                    j.reverted(
+                        id,
+                        requested_us,
+                        at_us,
+                        now_unix_ms(),
+                        r.map_err(|e| e.to_string()),
+                    );
                 }
             }
         }));
@@ -488,10 +516,12 @@ pub async fn run_on(
         if f.spec.permanent && !interrupted {
             continue;
         }
+        let requested_us = clock.now_us();
         let r = faults::revert(&ctx, &f).await;
         if let Ok(mut j) = journal.lock() {
             j.reverted(
                 f.id,
+                requested_us,
                 clock.now_us(),
                 now_unix_ms(),
                 r.map_err(|e| e.to_string()),
@@ -510,17 +540,24 @@ pub async fn run_on(
         "load done: waiting for the stack to recover, then reading the database",
     );
     let mut notes = Vec::new();
-    let spans = journal.lock().map(|j| j.spans()).unwrap_or_default();
-    // A failed restore leaves no database: nothing to wait for or to read.
-    let is_restore = |planned: &crate::scenario::PlannedFault| {
-        planned.spec.action.kind() == faults::FaultKind::RegionLoss
+    // The journal, in injection order; each entry names its scenario fault
+    // by id, so results never depend on the order faults finish in.
+    let entries: Vec<JournalEntry> = journal
+        .lock()
+        .map(|j| j.entries.clone())
+        .unwrap_or_default();
+    let spans: Vec<_> = entries.iter().map(JournalEntry::span).collect();
+    let is_restore = |e: &JournalEntry| {
+        scenario
+            .faults
+            .get(e.id)
+            .is_some_and(|p| p.spec.action.kind() == faults::FaultKind::RegionLoss)
     };
-    let failed_restore = scenario
-        .faults
+    // A failed restore leaves no database: nothing to wait for or to read.
+    let failed_restore = entries
         .iter()
-        .zip(&spans)
-        .find(|(planned, span)| is_restore(planned) && span.error.is_some())
-        .and_then(|(_, span)| span.error.clone());
+        .find(|e| is_restore(e) && e.error.is_some())
+        .and_then(|e| e.error.clone());
     if failed_restore.is_none() && !interrupted {
         if let Err(e) = ready::wait_ready(stack, Duration::from_secs(120)).await {
             notes.push(format!(
@@ -533,10 +570,6 @@ pub async fn run_on(
     for s in samples {
         timeline.probe(s);
     }
-    let entries: Vec<JournalEntry> = journal
-        .lock()
-        .map(|j| j.entries.clone())
-        .unwrap_or_default();
     let verified = match &failed_restore {
         Some(e) => Err(format!("the restore failed: {e}")),
         None => verify::verify_writes(stack, &out.ledger, &spans)
@@ -544,25 +577,45 @@ pub async fn run_on(
             .map_err(|e| format!("the database could not be read: {e}")),
     };
     let (writes, events) = match verified {
-        Ok((writes, present)) => {
+        Ok((mut writes, present)) => {
+            if !writes.lost_acks.is_empty() {
+                let terms = leader_terms(
+                    first_leader.as_deref(),
+                    ready::leader_history(stack).await.unwrap_or_default(),
+                    clock.start_unix_ms,
+                );
+                let restores: Vec<RestorePoint> = entries
+                    .iter()
+                    .filter(|e| is_restore(e))
+                    .filter_map(|e| {
+                        Some(RestorePoint {
+                            lost_us: e.injected_at_us,
+                            point_us: (e.recovered_to_unix_ms? as i64
+                                - clock.start_unix_ms as i64)
+                                * 1000,
+                        })
+                    })
+                    .collect();
+                writes.explained = explain_lost_writes(&writes.lost_acks, &terms, &restores);
+            }
             let settle = if interrupted {
                 Duration::from_secs(5)
             } else {
                 scenario.settle
             };
             let events = match verify::verify_events(stack, &present, settle).await {
-                Ok(e) => EventSummary {
-                    expected: e.expected,
-                    lost: e.lost,
-                    duplicated: e.duplicated,
-                },
-                Err(e) => {
-                    notes.push(format!("events could not be read: {e}"));
-                    EventSummary {
-                        expected: present.len() as u64,
-                        lost: present.len() as u64,
-                        duplicated: 0,
+                Ok(facts) => {
+                    if let Some(why) = &facts.broker_error {
+                        notes.push(format!(
+                            "the broker could not be read, so lost events past the relay are not placed further: {why}"
+                        ));
                     }
+                    judge_events(&facts, event_delay_bound_ms(scenario, profile))
+                }
+                Err(e) => {
+                    let why = format!("events could not be read: {e}");
+                    notes.push(why.clone());
+                    EventSummary::not_measured(present.len() as u64, why)
                 }
             };
             (writes, events)
@@ -572,8 +625,8 @@ pub async fn run_on(
         Err(reason) => {
             notes.push(format!("lost writes and events not measured: {reason}"));
             (
-                crate::measure::WriteCheck::unreadable(&out.ledger, spans.len(), reason),
-                EventSummary::default(),
+                crate::measure::WriteCheck::unreadable(&out.ledger, spans.len(), reason.clone()),
+                EventSummary::not_measured(0, reason),
             )
         }
     };
@@ -585,14 +638,12 @@ pub async fn run_on(
         .map(|t| t.limit);
     // A restore's RTO ends when the first write scheduled after the
     // recovery began is acknowledged.
-    let rto_bases: Vec<RtoBasis> = scenario
-        .faults
+    let rto_bases: Vec<RtoBasis> = entries
         .iter()
-        .zip(&spans)
-        .map(|(planned, span)| {
-            if is_restore(planned) {
-                let began =
-                    span.injected_us + planned.spec.duration.unwrap_or_default().as_micros() as u64;
+        .map(|e| {
+            if is_restore(e) {
+                // The restore began when the harness asked for it.
+                let began = e.revert_requested_at_us.unwrap_or(e.injected_at_us);
                 RtoBasis::FirstWrite(crate::measure::first_write_after(&out.ledger, began))
             } else {
                 RtoBasis::Sustained
@@ -653,6 +704,33 @@ pub async fn run_on(
         dir,
         interrupted,
     })
+}
+
+/// The leaders of the run, in time order: the one at its start, then
+/// each promotion Patroni recorded during it (`history`: ms since the
+/// epoch, node).
+fn leader_terms(
+    first: Option<&str>,
+    history: Vec<(u64, String)>,
+    start_unix_ms: u64,
+) -> Vec<LeaderTerm> {
+    let mut terms: Vec<LeaderTerm> = first
+        .map(|n| LeaderTerm {
+            node: n.to_string(),
+            from_us: 0,
+        })
+        .into_iter()
+        .collect();
+    terms.extend(
+        history
+            .into_iter()
+            .filter(|(ms, _)| *ms > start_unix_ms)
+            .map(|(ms, node)| LeaderTerm {
+                node,
+                from_us: (ms - start_unix_ms) * 1000,
+            }),
+    );
+    terms
 }
 
 /// Containers that stopped or (re)started during the run without the

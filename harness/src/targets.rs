@@ -38,6 +38,9 @@ pub enum CheckKind {
     UnplannedRestarts,
     /// Stored orders whose event never reached analytics (count).
     LostEvents,
+    /// Worst delay from an order's write to analytics storing its event
+    /// (duration); a later event is late, not lost.
+    EventDelay,
 }
 
 /// How a limit is written and compared.
@@ -53,7 +56,7 @@ pub enum Unit {
 
 impl CheckKind {
     /// Every check.
-    pub const ALL: [CheckKind; 11] = [
+    pub const ALL: [CheckKind; 12] = [
         CheckKind::Rto,
         CheckKind::Rpo,
         CheckKind::ErrorRate,
@@ -65,6 +68,7 @@ impl CheckKind {
         CheckKind::HealthCheckFailures,
         CheckKind::UnplannedRestarts,
         CheckKind::LostEvents,
+        CheckKind::EventDelay,
     ];
 
     /// Its name in files and reports.
@@ -81,6 +85,7 @@ impl CheckKind {
             CheckKind::HealthCheckFailures => "health_check_failures",
             CheckKind::UnplannedRestarts => "unplanned_restarts",
             CheckKind::LostEvents => "lost_events",
+            CheckKind::EventDelay => "event_delay",
         }
     }
 
@@ -96,7 +101,8 @@ impl CheckKind {
             | CheckKind::Rpo
             | CheckKind::P95
             | CheckKind::P99
-            | CheckKind::ReplicationLag => Unit::Duration,
+            | CheckKind::ReplicationLag
+            | CheckKind::EventDelay => Unit::Duration,
             CheckKind::ErrorRate | CheckKind::Availability => Unit::Ratio,
             CheckKind::ConsumerLag
             | CheckKind::HealthCheckFailures
@@ -260,6 +266,12 @@ pub fn defaults() -> Vec<Target> {
             0.0,
             "0",
             "every stored order's event reaches analytics",
+        ),
+        d(
+            CheckKind::EventDelay,
+            60_000.0,
+            "60s",
+            "analytics stores an order's event within a minute of the write",
         ),
     ]
 }

@@ -148,7 +148,7 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
             .map_or(usize::MAX, |w| w.as_secs().max(1) as usize);
         match target.check {
             CheckKind::Rto => {
-                for (i, f) in m.faults.iter().enumerate() {
+                for f in &m.faults {
                     let extra = match (f.rto_ms, f.rto_basis.as_str()) {
                         (None, "first-write") => "no write served again within the run".to_string(),
                         (None, _) => "never recovered within the run".to_string(),
@@ -159,10 +159,11 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
                                     (ms * 1000.0) as u64
                                 ))
                         ),
+                        (Some(_), _) if !f.outage => "no outage: the requests sent from the injection on stayed within the tolerance of the steady state".to_string(),
                         (Some(_), _) => String::new(),
                     };
                     checks.push(mk(
-                        format!("rto: fault {} ({})", i + 1, f.span.label),
+                        format!("rto: fault {} ({})", f.span.id + 1, f.span.label),
                         f.rto_ms,
                         le(f.rto_ms),
                         extra,
@@ -171,14 +172,23 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
             }
             CheckKind::Rpo => {
                 for (i, f) in m.faults.iter().enumerate() {
-                    let name = format!("rpo: fault {} ({})", i + 1, f.span.label);
+                    let name = format!("rpo: fault {} ({})", f.span.id + 1, f.span.label);
                     if let Some(why) = &m.writes.unreadable {
                         checks.push(mk(name, None, false, format!("not measured: {why}")));
                         continue;
                     }
                     let pass =
                         le(Some(f.rpo_window_ms)) && (target.limit > 0.0 || f.lost_writes == 0);
-                    let extra = format!("{} acknowledged writes lost", f.lost_writes);
+                    let mut extra = format!("{} acknowledged writes lost", f.lost_writes);
+                    let mut causes = std::collections::BTreeMap::new();
+                    for w in m.writes.explained.iter().filter(|w| w.fault == Some(i)) {
+                        *causes.entry(w.cause.name()).or_insert(0u64) += 1;
+                    }
+                    if !causes.is_empty() {
+                        let causes: Vec<String> =
+                            causes.iter().map(|(c, n)| format!("{n} {c}")).collect();
+                        extra.push_str(&format!(" ({})", causes.join(", ")));
+                    }
                     checks.push(mk(name, Some(f.rpo_window_ms), pass, extra));
                 }
             }
@@ -273,8 +283,15 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
                     m.unplanned_restarts.join(", "),
                 ));
             }
-            CheckKind::LostEvents if m.writes.unreadable.is_some() => {
-                let why = m.writes.unreadable.clone().unwrap_or_default();
+            CheckKind::LostEvents
+                if m.writes.unreadable.is_some() || m.events.not_measured.is_some() =>
+            {
+                let why = m
+                    .writes
+                    .unreadable
+                    .clone()
+                    .or_else(|| m.events.not_measured.clone())
+                    .unwrap_or_default();
                 checks.push(mk(
                     "lost_events".into(),
                     None,
@@ -283,12 +300,62 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
                 ));
             }
             CheckKind::LostEvents => {
-                let n = m.events.lost as f64;
-                let extra = format!(
-                    "{} expected, {} duplicated",
-                    m.events.expected, m.events.duplicated
+                let e = &m.events;
+                let n = e.lost as f64;
+                let mut extra = format!(
+                    "{} expected: {} on time, {} late, {} lost; {} duplicated",
+                    e.expected, e.on_time, e.late, e.lost, e.duplicated
                 );
+                if !e.lost_by_stage.is_empty() {
+                    let stages: Vec<String> = e
+                        .lost_by_stage
+                        .iter()
+                        .map(|(stage, n)| format!("{n} {}", stage.name()))
+                        .collect();
+                    extra.push_str(&format!("; lost at: {}", stages.join(", ")));
+                }
+                if !e.settle.drained {
+                    extra.push_str(&format!(
+                        "; the pipeline had not drained after the settle limit of {}",
+                        secs(e.settle.limit_ms * 1000)
+                    ));
+                }
                 checks.push(mk("lost_events".into(), Some(n), le(Some(n)), extra));
+            }
+            CheckKind::EventDelay
+                if m.writes.unreadable.is_some() || m.events.not_measured.is_some() =>
+            {
+                let why = m
+                    .writes
+                    .unreadable
+                    .clone()
+                    .or_else(|| m.events.not_measured.clone())
+                    .unwrap_or_default();
+                checks.push(mk(
+                    "event_delay".into(),
+                    None,
+                    false,
+                    format!("not measured: {why}"),
+                ));
+            }
+            CheckKind::EventDelay => {
+                let e = &m.events;
+                let extra = match (e.delay_max_ms, e.delay_p99_ms) {
+                    (Some(_), Some(p99)) => format!(
+                        "worst delay from the write to analytics; p99 {}; {} of {} stored later than {}",
+                        secs((p99 * 1000.0) as u64),
+                        e.late,
+                        e.on_time + e.late,
+                        secs(e.delay_bound_ms * 1000)
+                    ),
+                    _ => "no event was stored".into(),
+                };
+                checks.push(mk(
+                    "event_delay".into(),
+                    e.delay_max_ms,
+                    le(e.delay_max_ms),
+                    extra,
+                ));
             }
         }
     }
@@ -310,10 +377,11 @@ fn secs(us: u64) -> String {
 /// point present.
 fn fault_checks(m: &Measurements) -> Vec<Check> {
     let mut out = Vec::new();
-    for (i, f) in m.faults.iter().enumerate() {
+    for f in &m.faults {
         let s = &f.span;
+        let n = s.id + 1;
         let mut check = Check {
-            name: format!("fault {} ({}) injected and reverted", i + 1, s.label),
+            name: format!("fault {n} ({}) injected and reverted", s.label),
             limit: "no error".into(),
             limit_value: 0.0,
             measured: Some(if s.error.is_some() { 1.0 } else { 0.0 }),
@@ -324,7 +392,7 @@ fn fault_checks(m: &Measurements) -> Vec<Check> {
             note: s.error.clone().unwrap_or_default(),
         };
         if s.kind == "region-loss" {
-            check.name = format!("restore: fault {} ({})", i + 1, s.label);
+            check.name = format!("restore: fault {n} ({})", s.label);
             check.limit = "restored, every write older than the restored point present".into();
             check.source = "the documented recovery: restore the newest base backup, replay the archived WAL, rejoin a replica".into();
             let mut notes = Vec::new();
@@ -435,6 +503,7 @@ mod tests {
                 lost_acks_unix_ms: None,
                 rto_basis: "sustained".into(),
                 sustained_rto_ms: rto_ms,
+                outage: true,
             }],
             writes: WriteCheck {
                 acked: 10,
@@ -442,6 +511,8 @@ mod tests {
                 recovered: 0,
                 unknown_absent: 0,
                 lost_ids: Vec::new(),
+                lost_acks: Vec::new(),
+                explained: Vec::new(),
                 earliest_lost_ack_us: None,
                 latest_lost_ack_us: None,
                 per_fault: vec![],

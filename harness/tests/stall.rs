@@ -1,14 +1,17 @@
 //! The measurement's acid test: freeze a target (SIGSTOP) for exactly 2 s
 //! under 1,000 req/s of open-loop load. Requests scheduled during the stall
 //! must show latencies spread evenly from ~2 s down to ~0 (no coordinated
-//! omission), and the RTO must be the stall itself, to the millisecond.
+//! omission); under a bound wider than the freeze there is no outage, and
+//! under a tighter one the RTO is the stall itself, plus at most the drain.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use faultline::measure::timeline::new_histogram;
-use faultline::measure::{phase_metrics, rto, Outcome, Phase, RtoParams, SECOND_US};
+use faultline::measure::{
+    phase_metrics, recovery, rto, Outcome, Phase, Recovery, RtoParams, SECOND_US,
+};
 use faultline::workload::{self, LoadOptions, LoadSpec, Mix, RunClock, Schedule, Target};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -152,7 +155,10 @@ async fn a_two_second_freeze_reads_as_a_two_second_rto_with_no_omission() {
         "slowest {slowest} µs"
     );
 
-    // RTO is the stall, to the millisecond.
+    // Under the run's own bound (the 5 s timeout, wider than the freeze)
+    // every request was answered within it: the freeze made no request bad,
+    // so there was no outage — reported as such, not as whichever answer
+    // came first after the injection.
     let steady = Phase {
         name: "steady".into(),
         start_us: 0,
@@ -164,17 +170,15 @@ async fn a_two_second_freeze_reads_as_a_two_second_rto_with_no_omission() {
         tolerance: 0.05,
         steady_good_ratio: s.good as f64 / s.attempts as f64,
     };
-    let got = rto(&out.timeline, frozen_us, &params).expect("recovered");
-    eprintln!("RTO {got} µs for a stall of {stall_us} µs");
-    assert!(
-        got.abs_diff(2_000_000) <= 10_000,
-        "RTO {got} µs, want 2.000 s ± 10 ms"
+    assert_eq!(
+        recovery(&out.timeline, frozen_us, &params),
+        Recovery::NoOutage
     );
-    assert!(got.abs_diff(stall_us) <= 10_000);
 
-    // With a tighter bound (500 ms), the requests answered first after the
-    // thaw are the stale ones, so recovery is the stall plus part of the
-    // drain: never less than the stall, never more than stall + drain.
+    // With a bound tighter than the freeze (500 ms), the requests answered
+    // first after the thaw are the stale ones, so recovery is the stall plus
+    // part of the drain: never less than the stall, never more than stall +
+    // drain.
     let mut rebuilt = faultline::measure::Timeline::new(faultline::measure::TimelineConfig {
         good_latency_us: 500_000,
     });
@@ -193,7 +197,7 @@ async fn a_two_second_freeze_reads_as_a_two_second_rto_with_no_omission() {
         });
     }
     let strict_rto = rto(&rebuilt, frozen_us, &params).expect("recovered");
-    eprintln!("RTO with a 500 ms bound: {strict_rto} µs");
+    eprintln!("RTO with a 500 ms bound: {strict_rto} µs for a stall of {stall_us} µs");
     assert!(strict_rto + 1_000 >= stall_us && strict_rto <= stall_us + drain_us + 10_000);
 
     // The whole run's percentiles agree with oha's on the same run shape

@@ -20,11 +20,19 @@ pub struct JournalEntry {
     pub label: String,
     /// What it acted on.
     pub targets: Vec<String>,
-    /// Injection, µs from the run's start.
+    /// When the harness asked for the injection, µs from the run's start.
+    #[serde(default)]
+    pub requested_at_us: u64,
+    /// When the fault was in effect (the engine's call returned), µs from
+    /// the run's start: every measurement counts from here.
     pub injected_at_us: u64,
     /// Injection, ms since the Unix epoch.
     pub injected_unix_ms: u64,
-    /// Revert, µs from the run's start.
+    /// When the harness asked for the revert, µs from the run's start:
+    /// the fault was surely in force from `injected_at_us` to here.
+    #[serde(default)]
+    pub revert_requested_at_us: Option<u64>,
+    /// When the revert was done (its call returned), µs from the run's start.
     pub reverted_at_us: Option<u64>,
     /// Revert, ms since the Unix epoch.
     pub reverted_unix_ms: Option<u64>,
@@ -42,6 +50,7 @@ impl JournalEntry {
     /// The span measurement needs.
     pub fn span(&self) -> FaultSpan {
         FaultSpan {
+            id: self.id,
             label: self.label.clone(),
             injected_us: self.injected_at_us,
             reverted_us: self.reverted_at_us,
@@ -94,10 +103,12 @@ impl Journal {
         self.entries.push(entry);
     }
 
-    /// Records the revert of fault `id`, with the steps of a restore.
+    /// Records the revert of fault `id` (asked for at `requested_us`, done
+    /// at `at_us`), with the steps of a restore.
     pub fn reverted(
         &mut self,
         id: usize,
+        requested_us: u64,
         at_us: u64,
         unix_ms: u64,
         outcome: Result<super::Reverted, String>,
@@ -107,6 +118,7 @@ impl Journal {
         };
         {
             let e = &mut self.entries[i];
+            e.revert_requested_at_us = Some(requested_us);
             e.reverted_at_us = Some(at_us);
             e.reverted_unix_ms = Some(unix_ms);
             match outcome {

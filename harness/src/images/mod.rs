@@ -113,6 +113,7 @@ pub const IMAGES: &[ImageSpec] = &[
             Binary::package("gateway"),
             Binary::package("orders"),
             Binary::package("analytics"),
+            Binary::package("lag-exporter"),
         ],
     },
     ImageSpec {

@@ -22,6 +22,9 @@ pub struct Step {
 /// out, on the timeline's clock.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpan {
+    /// Its number in the scenario (0-based): reports name it `fault {id + 1}`.
+    #[serde(default)]
+    pub id: usize,
     /// A label for reports (`pod-kill orders-a`).
     pub label: String,
     /// Injection time, µs from the run's start.
@@ -84,7 +87,7 @@ pub fn phases(faults: &[FaultSpan], recovered_us: &[Option<u64>], end_us: u64) -
             .min(end_us);
         last_end = last_end.max(end);
         out.push(Phase {
-            name: format!("fault {}: {}", i + 1, f.label),
+            name: format!("fault {}: {}", f.id + 1, f.label),
             start_us: f.injected_us,
             end_us: end.max(f.injected_us),
         });
@@ -128,14 +131,15 @@ pub struct PhaseMetrics {
     pub ok: u64,
     /// Of which were good (succeeded within the latency bound).
     pub good: u64,
-    /// ok / attempts (1 when empty).
-    pub availability: f64,
-    /// 1 − availability.
-    pub error_rate: f64,
+    /// ok / attempts; `None` when the phase holds no request (an empty
+    /// phase says so rather than look perfect).
+    pub availability: Option<f64>,
+    /// 1 − availability (`None` when empty).
+    pub error_rate: Option<f64>,
     /// Failures by kind.
     pub errors: BTreeMap<String, u64>,
-    /// Latency of every request, failures included.
-    pub latency_ms: LatencySummary,
+    /// Latency of every request, failures included (`None` when empty).
+    pub latency_ms: Option<LatencySummary>,
     /// Windows whose good ratio fell below the RTO threshold.
     pub outage_seconds: u64,
 }
@@ -162,28 +166,20 @@ pub fn phase_metrics(t: &Timeline, phase: &Phase, threshold: f64) -> PhaseMetric
         let _ = hist.add(&w.latency);
     }
     let ms = |us: u64| us as f64 / 1000.0;
-    let latency_ms = if hist.is_empty() {
-        LatencySummary::default()
-    } else {
-        LatencySummary {
-            p50: ms(hist.value_at_quantile(0.50)),
-            p95: ms(hist.value_at_quantile(0.95)),
-            p99: ms(hist.value_at_quantile(0.99)),
-            max: ms(hist.max()),
-        }
-    };
-    let availability = if attempts == 0 {
-        1.0
-    } else {
-        ok as f64 / attempts as f64
-    };
+    let latency_ms = (!hist.is_empty()).then(|| LatencySummary {
+        p50: ms(hist.value_at_quantile(0.50)),
+        p95: ms(hist.value_at_quantile(0.95)),
+        p99: ms(hist.value_at_quantile(0.99)),
+        max: ms(hist.max()),
+    });
+    let availability = (attempts > 0).then(|| ok as f64 / attempts as f64);
     PhaseMetrics {
         phase: phase.clone(),
         attempts,
         ok,
         good,
         availability,
-        error_rate: 1.0 - availability,
+        error_rate: availability.map(|a| 1.0 - a),
         errors: Outcome::FAILURES
             .iter()
             .zip(failures)
@@ -266,10 +262,46 @@ fn sustained(t: &Timeline, from_us: u64, p: &RtoParams) -> bool {
     whole_seconds_seen >= 1
 }
 
-/// Recovery time objective *as measured*: the time from the fault's
-/// injection to the completion of the first good request that starts a
-/// sustained good period (see [`RtoParams`]). `None`: never recovered
-/// within the run.
+/// How the service came back from a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Recovery {
+    /// The requests sent from the injection on already formed a sustained
+    /// good period: the fault made no request bad beyond the tolerance, so
+    /// there was no outage to recover from (RTO 0, reported as such —
+    /// never a number that depends on which request happened to be sent
+    /// first after the injection).
+    NoOutage,
+    /// Recovered this many µs after the injection.
+    After(u64),
+    /// Not within the run.
+    Never,
+}
+
+impl Recovery {
+    /// The RTO in µs: 0 without an outage, `None` when never recovered.
+    pub fn rto_us(self) -> Option<u64> {
+        match self {
+            Recovery::NoOutage => Some(0),
+            Recovery::After(us) => Some(us),
+            Recovery::Never => None,
+        }
+    }
+
+    /// Whether the fault caused an outage (never recovering counts).
+    pub fn outage(self) -> bool {
+        self != Recovery::NoOutage
+    }
+}
+
+/// How the service came back from a fault injected (in effect) at
+/// `injected_us`: no outage, recovered after an RTO, or never.
+///
+/// *No outage* when the requests scheduled from the injection on form a
+/// sustained good period by themselves (the test [`rto`] applies to a
+/// recovery candidate, applied at the injection). Otherwise the RTO is the
+/// time from the injection to the completion of the first good request
+/// that starts a sustained good period (see [`RtoParams`]).
 ///
 /// Only answers to requests sent at or after the injection count: a
 /// request sent just before the fault and answered just after it says
@@ -282,8 +314,11 @@ fn sustained(t: &Timeline, from_us: u64, p: &RtoParams) -> bool {
 /// candidate, or, when that came before the fault, its latest (an error of
 /// at most 10 ms, and only when the system was healthy at the fault). An
 /// outage shorter than `tolerance` × 100 ms (5 ms by default) can pass the
-/// first check and read as recovered at once.
-pub fn rto(t: &Timeline, injected_us: u64, p: &RtoParams) -> Option<u64> {
+/// first check and read as no outage.
+pub fn recovery(t: &Timeline, injected_us: u64, p: &RtoParams) -> Recovery {
+    if sustained(t, injected_us, p) {
+        return Recovery::NoOutage;
+    }
     let start = (injected_us / FINE_US) as usize;
     for b in t.fine.iter().skip(start) {
         if b.last_good_scheduled.is_none_or(|s| s < injected_us) {
@@ -295,10 +330,17 @@ pub fn rto(t: &Timeline, injected_us: u64, p: &RtoParams) -> Option<u64> {
             _ => continue,
         };
         if sustained(t, candidate, p) {
-            return Some(candidate - injected_us);
+            return Recovery::After(candidate - injected_us);
         }
     }
-    None
+    Recovery::Never
+}
+
+/// Recovery time objective *as measured*, µs: 0 when the fault caused no
+/// outage, `None` when the service never recovered within the run (see
+/// [`recovery`]).
+pub fn rto(t: &Timeline, injected_us: u64, p: &RtoParams) -> Option<u64> {
+    recovery(t, injected_us, p).rto_us()
 }
 
 /// A drill's failures as a share of the monthly error budget.

@@ -5,6 +5,7 @@
 //! DESIGN.md's "Measurement definitions" are the spec; the doc comments here
 //! say how each one is computed.
 
+pub mod events;
 pub mod metrics;
 pub mod record;
 pub mod rpo;
@@ -12,12 +13,16 @@ pub mod summary;
 pub mod timeline;
 
 pub use metrics::{
-    budget_burn, phase_metrics, phases, rto, BudgetBurn, FaultSpan, LatencySummary, Phase,
-    PhaseMetrics, RtoParams, Step,
+    budget_burn, phase_metrics, phases, recovery, rto, BudgetBurn, FaultSpan, LatencySummary,
+    Phase, PhaseMetrics, Recovery, RtoParams, Step,
 };
 pub use record::{Op, Outcome, RequestRecord};
-pub use rpo::{check_writes, first_write_after, LedgerEntry, WriteCheck, WriteOutcome};
-pub use summary::{summarise, EventSummary, FaultResult, Measurements, RtoBasis, RunData};
+pub use rpo::{
+    check_writes, explain_lost_writes, first_write_after, LeaderTerm, LedgerEntry, LossCause,
+    LostAck, LostWrite, RestorePoint, WriteCheck, WriteOutcome,
+};
+pub use events::{judge_events, EventFacts, EventSummary, LossStage};
+pub use summary::{summarise, FaultResult, Measurements, RtoBasis, RunData};
 pub use timeline::{ProbeSample, Timeline, TimelineConfig, Window};
 
 /// Microseconds in a second.

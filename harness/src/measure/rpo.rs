@@ -24,7 +24,7 @@ pub enum WriteOutcome {
 }
 
 /// One write the load generator attempted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
     /// The order id the client chose.
     pub id: Uuid,
@@ -33,6 +33,10 @@ pub struct LedgerEntry {
     pub scheduled_us: u64,
     /// How it ended.
     pub outcome: WriteOutcome,
+    /// The database node that acknowledged it, as the service said (an
+    /// acknowledged write only; `None` when the answer did not say).
+    #[serde(default)]
+    pub acked_by: Option<String>,
 }
 
 /// The acknowledgement time of the first write scheduled at or after
@@ -46,6 +50,19 @@ pub fn first_write_after(ledger: &[LedgerEntry], from_us: u64) -> Option<u64> {
             _ => None,
         })
         .min()
+}
+
+/// An acknowledged write the database does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostAck {
+    /// The order.
+    pub id: Uuid,
+    /// When it was acknowledged, µs from the run's start.
+    pub acked_us: u64,
+    /// The node that acknowledged it, if the answer said.
+    pub acked_by: Option<String>,
+    /// The fault it is attributed to (an index into the faults given).
+    pub fault: Option<usize>,
 }
 
 /// The comparison of the ledger with the database.
@@ -62,6 +79,13 @@ pub struct WriteCheck {
     pub unknown_absent: u64,
     /// Ids of the lost writes (first 100, for the report).
     pub lost_ids: Vec<Uuid>,
+    /// Every lost write — the input of [`explain_lost_writes`].
+    #[serde(default, skip_serializing)]
+    pub lost_acks: Vec<LostAck>,
+    /// Every lost write explained (filled in by the caller, which knows
+    /// the leaders and the restores).
+    #[serde(default)]
+    pub explained: Vec<LostWrite>,
     /// Earliest acknowledgement among lost writes, µs.
     pub earliest_lost_ack_us: Option<u64>,
     /// Latest acknowledgement among lost writes, µs.
@@ -92,6 +116,8 @@ impl WriteCheck {
             recovered: 0,
             unknown_absent: 0,
             lost_ids: Vec::new(),
+            lost_acks: Vec::new(),
+            explained: Vec::new(),
             earliest_lost_ack_us: None,
             latest_lost_ack_us: None,
             per_fault: vec![(0, 0); faults],
@@ -154,11 +180,18 @@ pub fn check_writes(
                     if check.lost_ids.len() < 100 {
                         check.lost_ids.push(entry.id);
                     }
+                    let fault = attribute(at_us, faults);
+                    check.lost_acks.push(LostAck {
+                        id: entry.id,
+                        acked_us: at_us,
+                        acked_by: entry.acked_by.clone(),
+                        fault,
+                    });
                     check.earliest_lost_ack_us =
                         Some(check.earliest_lost_ack_us.map_or(at_us, |e| e.min(at_us)));
                     check.latest_lost_ack_us =
                         Some(check.latest_lost_ack_us.map_or(at_us, |l| l.max(at_us)));
-                    if let Some(i) = attribute(at_us, faults) {
+                    if let Some(i) = fault {
                         let f = faults[i].injected_us;
                         let window = f.abs_diff(at_us);
                         let (n, w) = &mut check.per_fault[i];
@@ -179,6 +212,151 @@ pub fn check_writes(
     check
 }
 
+/// A node's term as the cluster's leader: from when it led (until the
+/// next term began).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderTerm {
+    /// The node (`pg-a`).
+    pub node: String,
+    /// When it became leader, µs from the run's start (0: before the run).
+    pub from_us: u64,
+}
+
+/// Why an acknowledged write is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossCause {
+    /// A node acknowledged it after another had been promoted leader: two
+    /// leaders at once, and the old one's writes were thrown away.
+    SplitBrain,
+    /// The leader of the time acknowledged it, and a failover promoted a
+    /// replica that had not received it (asynchronous replication).
+    UnreplicatedOnFailover,
+    /// It was acknowledged after the point the database was restored to.
+    AfterRestorePoint,
+    /// Which node acknowledged it is not known.
+    Unknown,
+}
+
+impl LossCause {
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            LossCause::SplitBrain => "split-brain",
+            LossCause::UnreplicatedOnFailover => "unreplicated-on-failover",
+            LossCause::AfterRestorePoint => "after-restore-point",
+            LossCause::Unknown => "unknown",
+        }
+    }
+}
+
+/// One lost write, explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LostWrite {
+    /// The order.
+    pub id: Uuid,
+    /// When it was acknowledged, µs from the run's start.
+    pub acked_us: u64,
+    /// The node that acknowledged it, if known.
+    pub acked_by: Option<String>,
+    /// The fault it is attributed to (an index into the run's faults).
+    pub fault: Option<usize>,
+    /// Why it is missing.
+    pub cause: LossCause,
+    /// The evidence, in a sentence.
+    pub evidence: String,
+}
+
+/// A restore from backup: when it ran and the newest commit it brought
+/// back, both µs from the run's start (the point may be negative: before
+/// the run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestorePoint {
+    /// When the database was lost.
+    pub lost_us: u64,
+    /// The newest commit the restored database holds, µs from the run's
+    /// start (negative: before the run began).
+    pub point_us: i64,
+}
+
+fn secs(us: u64) -> String {
+    format!("{:.1} s", us as f64 / 1e6)
+}
+
+/// Explains each lost write from who acknowledged it, who led the cluster
+/// at that moment (`terms`, in time order), and the restores that ran.
+pub fn explain_lost_writes(
+    lost: &[LostAck],
+    terms: &[LeaderTerm],
+    restores: &[RestorePoint],
+) -> Vec<LostWrite> {
+    lost.iter()
+        .map(|l| {
+            let at = &l.acked_us;
+            let by = l.acked_by.clone();
+            let explained = |cause, evidence: String| LostWrite {
+                id: l.id,
+                acked_us: *at,
+                acked_by: by.clone(),
+                fault: l.fault,
+                cause,
+                evidence,
+            };
+            let who = by.as_deref().unwrap_or("an unknown node");
+            if let Some(r) = restores
+                .iter()
+                .find(|r| r.lost_us >= *at && (*at as i64) > r.point_us)
+            {
+                return explained(
+                    LossCause::AfterRestorePoint,
+                    format!(
+                        "acknowledged by {who} at {}, after the restored point ({:.1} s), before the database was lost at {}",
+                        secs(*at),
+                        r.point_us as f64 / 1e6,
+                        secs(r.lost_us)
+                    ),
+                );
+            }
+            let Some(node) = by.as_deref() else {
+                return explained(
+                    LossCause::Unknown,
+                    format!("acknowledged at {}; the answer did not name the node", secs(*at)),
+                );
+            };
+            let term = terms.iter().filter(|t| t.from_us <= *at).next_back();
+            match term {
+                Some(t) if t.node != node => explained(
+                    LossCause::SplitBrain,
+                    format!(
+                        "acknowledged by {node} at {}, while {} had been the leader since {}",
+                        secs(*at),
+                        t.node,
+                        secs(t.from_us)
+                    ),
+                ),
+                _ => {
+                    let next = terms.iter().find(|t| t.from_us > *at);
+                    explained(
+                        LossCause::UnreplicatedOnFailover,
+                        match next {
+                            Some(n) => format!(
+                                "acknowledged by {node}, the leader, at {}; {} was promoted at {} without it",
+                                secs(*at),
+                                n.node,
+                                secs(n.from_us)
+                            ),
+                            None => format!(
+                                "acknowledged by {node}, the leader, at {}; it never reached the node that leads now",
+                                secs(*at)
+                            ),
+                        },
+                    )
+                }
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +366,7 @@ mod tests {
             id: Uuid::from_u128(n),
             scheduled_us: at_us.saturating_sub(10),
             outcome: WriteOutcome::Acked { at_us },
+            acked_by: None,
         }
     }
 
@@ -201,11 +380,13 @@ mod tests {
                 id: Uuid::from_u128(4),
                 scheduled_us: 400,
                 outcome: WriteOutcome::Unknown,
+                acked_by: None,
             },
             LedgerEntry {
                 id: Uuid::from_u128(5),
                 scheduled_us: 500,
                 outcome: WriteOutcome::Unknown,
+                acked_by: None,
             },
         ];
         let present: HashSet<_> = [1, 4].map(Uuid::from_u128).into_iter().collect();
@@ -226,5 +407,40 @@ mod tests {
             vec![(2, 800)],
             "window = fault − earliest lost ack"
         );
+    }
+
+    #[test]
+    fn lost_writes_are_explained_by_who_acknowledged_them_and_who_led() {
+        let a: Option<String> = Some("pg-a".into());
+        let terms = vec![
+            LeaderTerm { node: "pg-a".into(), from_us: 0 },
+            LeaderTerm { node: "pg-b".into(), from_us: 20_000_000 },
+        ];
+        let ack = |n: u128, acked_us: u64, acked_by: Option<String>| LostAck {
+            id: Uuid::from_u128(n),
+            acked_us,
+            acked_by,
+            fault: None,
+        };
+        let lost = vec![
+            ack(1, 15_000_000, a.clone()),
+            ack(2, 25_000_000, a.clone()),
+            ack(3, 26_000_000, None),
+            ack(4, 61_000_000, Some("pg-b".into())),
+        ];
+        let restores = [RestorePoint { lost_us: 62_000_000, point_us: 50_000_000 }];
+        let e = explain_lost_writes(&lost, &terms, &restores);
+        let causes: Vec<LossCause> = e.iter().map(|w| w.cause).collect();
+        assert_eq!(
+            causes,
+            [
+                LossCause::UnreplicatedOnFailover,
+                LossCause::SplitBrain,
+                LossCause::Unknown,
+                LossCause::AfterRestorePoint
+            ]
+        );
+        assert!(e[0].evidence.contains("pg-b was promoted at 20.0 s without it"), "{}", e[0].evidence);
+        assert!(e[1].evidence.contains("while pg-b had been the leader since 20.0 s"), "{}", e[1].evidence);
     }
 }

@@ -5,9 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{
-    budget_burn, phase_metrics, phases, rto, BudgetBurn, FaultSpan, LatencySummary, Phase,
-    PhaseMetrics, RtoParams,
+    budget_burn, phase_metrics, phases, recovery, BudgetBurn, FaultSpan, LatencySummary, Phase,
+    PhaseMetrics, Recovery, RtoParams,
 };
+use super::events::EventSummary;
 use super::rpo::WriteCheck;
 use super::timeline::{new_histogram, ProbeSample, Timeline};
 use super::SECOND_US;
@@ -27,6 +28,10 @@ pub struct FaultResult {
     /// availability, ms: `rto_ms` itself unless the basis is `first-write`.
     #[serde(default)]
     pub sustained_rto_ms: Option<f64>,
+    /// Whether the fault made requests bad beyond the tolerance at all:
+    /// `false` means no outage (and an RTO of 0).
+    #[serde(default = "outage_by_default")]
+    pub outage: bool,
     /// Acknowledged writes lost to it.
     pub lost_writes: u64,
     /// Its RPO window, ms.
@@ -34,6 +39,10 @@ pub struct FaultResult {
     /// Earliest and latest acknowledgement among its lost writes, ms since
     /// the epoch.
     pub lost_acks_unix_ms: Option<(u64, u64)>,
+}
+
+fn outage_by_default() -> bool {
+    true
 }
 
 /// How a fault's RTO is measured.
@@ -56,17 +65,6 @@ impl RtoBasis {
             RtoBasis::FirstWrite(_) => "first-write",
         }
     }
-}
-
-/// Whether events reached analytics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct EventSummary {
-    /// Orders that needed an event.
-    pub expected: u64,
-    /// Events never stored.
-    pub lost: u64,
-    /// Extra distinct messages.
-    pub duplicated: u64,
 }
 
 /// What a run measured.
@@ -227,11 +225,12 @@ pub fn summarise(d: RunData) -> Measurements {
         tolerance: d.rto_tolerance,
         steady_good_ratio,
     };
-    let rtos: Vec<Option<u64>> = d
+    let recoveries: Vec<Recovery> = d
         .faults
         .iter()
-        .map(|f| rto(t, f.injected_us, &params))
+        .map(|f| recovery(t, f.injected_us, &params))
         .collect();
+    let rtos: Vec<Option<u64>> = recoveries.iter().map(|r| r.rto_us()).collect();
     let recovered: Vec<Option<u64>> = d
         .faults
         .iter()
@@ -258,13 +257,15 @@ pub fn summarise(d: RunData) -> Measurements {
         .faults
         .iter()
         .zip(&rtos)
+        .zip(&recoveries)
         .enumerate()
-        .map(|(i, (f, r))| {
+        .map(|(i, ((f, r), recovery))| {
             let (lost, window) = d.writes.per_fault.get(i).copied().unwrap_or((0, 0));
             let basis = d.rto_bases.get(i).copied().unwrap_or(RtoBasis::Sustained);
-            let rto_us = match basis {
-                RtoBasis::Sustained => *r,
-                RtoBasis::FirstWrite(at) => at.map(|at| at.saturating_sub(f.injected_us)),
+            let (rto_us, outage) = match basis {
+                RtoBasis::Sustained => (*r, recovery.outage()),
+                // A restore is an outage by construction.
+                RtoBasis::FirstWrite(at) => (at.map(|at| at.saturating_sub(f.injected_us)), true),
             };
             let ms = |us: u64| us as f64 / 1000.0;
             FaultResult {
@@ -272,6 +273,7 @@ pub fn summarise(d: RunData) -> Measurements {
                 rto_ms: rto_us.map(ms),
                 rto_basis: basis.name().into(),
                 sustained_rto_ms: r.map(ms),
+                outage,
                 lost_writes: lost,
                 rpo_window_ms: window as f64 / 1000.0,
                 lost_acks_unix_ms: d
@@ -305,11 +307,14 @@ pub fn summarise(d: RunData) -> Measurements {
         .values()
         .copied()
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    // A run without a single request measured nothing: it reads as fully
+    // unavailable, never as perfect.
+    let availability = whole.availability.unwrap_or(0.0);
     Measurements {
         attempts: whole.attempts,
-        availability: whole.availability,
-        error_rate: whole.error_rate,
-        latency_ms: whole.latency_ms,
+        availability,
+        error_rate: 1.0 - availability,
+        latency_ms: whole.latency_ms.unwrap_or_default(),
         phases: phase_metrics_list,
         faults,
         writes: d.writes,

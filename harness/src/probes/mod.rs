@@ -1,7 +1,11 @@
 //! Probes sampled on a fixed interval onto the run's clock: Patroni
 //! replication lag (bytes and seconds, read on the leader), the analytics
-//! consumer group's lag (as the consumer reports it), and every service's
-//! `/health`.
+//! consumer group's lag per partition (the broker's committed offsets
+//! against the topic's end offsets, through the lag exporter — not a
+//! member's own gauge, which cannot see a partition no member consumes),
+//! and every service's `/health`.
+
+pub mod broker;
 
 use std::time::Duration;
 
@@ -17,7 +21,7 @@ use crate::workload::RunClock;
 pub const REPLICATION_LAG_BYTES: &str = "replication_lag_bytes";
 /// Probe name of the replication lag in seconds.
 pub const REPLICATION_LAG_SECONDS: &str = "replication_lag_seconds";
-/// Prefix of consumer-lag probes (`consumer_lag:analytics-a`).
+/// Prefix of consumer-lag probes, one per partition (`consumer_lag:p2`).
 pub const CONSUMER_LAG: &str = "consumer_lag";
 /// Prefix of health probes (`health:orders-a`).
 pub const HEALTH: &str = "health";
@@ -93,10 +97,10 @@ async fn sample_once(
             None => 0.0,
         };
         push(format!("{HEALTH}:{}", n.name), health);
-        if let Some(lag) = body.as_ref().and_then(|b| b["consumer_lag"].as_i64()) {
-            if lag >= 0 {
-                push(format!("{CONSUMER_LAG}:{}", n.name), lag as f64);
-            }
+    }
+    if let Ok(lag) = broker::group_lag(stack).await {
+        for p in &lag.partitions {
+            push(format!("{CONSUMER_LAG}:p{}", p.partition), p.lag() as f64);
         }
     }
 }

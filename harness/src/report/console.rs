@@ -59,9 +59,20 @@ pub fn render(r: &Report) -> String {
         fmt_ms(m.latency_ms.max)
     ));
     out.push_str(&format!(
-        "writes acknowledged / lost / recovered: {}  events: {} lost, {} duplicated  requests: {} ({:.1}/s)\n",
-        super::fmt_writes(&m.rpo), m.events.lost, m.events.duplicated, m.requests, m.achieved_rate
+        "writes acknowledged / lost / recovered: {}  requests: {} ({:.1}/s)\nevents: {}\n",
+        super::fmt_writes(&m.rpo),
+        m.requests,
+        m.achieved_rate,
+        super::fmt_events(&m.events)
     ));
+    for e in &m.events.lost_events {
+        out.push_str(&format!(
+            "  lost event {} ({}): {}\n",
+            e.order,
+            e.stage.name(),
+            e.evidence
+        ));
+    }
     for f in &r.faults {
         out.push_str(&format!(
             "fault at {:.1}s: {} [{}] → RTO {}{}\n",

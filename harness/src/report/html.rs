@@ -197,13 +197,7 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
         super::fmt_writes(&m.rpo),
     );
     row("worst RPO window", fmt_ms(m.rpo.window_ms));
-    row(
-        "events expected / lost / duplicated",
-        format!(
-            "{} / {} / {}",
-            m.events.expected, m.events.lost, m.events.duplicated
-        ),
-    );
+    row("events", super::fmt_events(&m.events));
     if let Some(b) = &m.budget {
         row(
             "monthly error budget consumed",
@@ -242,6 +236,25 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
             ));
         }
         s.push_str("</table>\n");
+    }
+    if !m.events.lost_events.is_empty() {
+        s.push_str("<h2>Lost events</h2>\n<table><tr><th>order</th><th>stage</th><th>evidence</th></tr>\n");
+        for e in &m.events.lost_events {
+            s.push_str(&format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",
+                e.order,
+                e.stage.name(),
+                esc(&e.evidence)
+            ));
+        }
+        s.push_str("</table>\n");
+        if m.events.lost as usize > m.events.lost_events.len() {
+            s.push_str(&format!(
+                "<p>{} of {} listed.</p>\n",
+                m.events.lost_events.len(),
+                m.events.lost
+            ));
+        }
     }
     for n in &r.notes {
         s.push_str(&format!("<p>{}</p>\n", esc(n)));

@@ -84,8 +84,8 @@ pub fn render(r: &Report) -> String {
         fmt_ms(m.rpo.window_ms)
     ));
     s.push_str(&format!(
-        "| events expected / lost / duplicated | {} / {} / {} |\n",
-        m.events.expected, m.events.lost, m.events.duplicated
+        "| events | {} |\n",
+        cell(&super::fmt_events(&m.events))
     ));
     if let Some(b) = &m.budget {
         s.push_str(&format!(
@@ -136,15 +136,35 @@ pub fn render(r: &Report) -> String {
     if !r.phases.is_empty() {
         s.push_str("\n## Phases\n\n| phase | from | to | requests | availability | p99 | outage s |\n|---|---|---|---|---|---|---|\n");
         for p in &r.phases {
+            let (availability, p99) = match (p.availability, p.latency_ms) {
+                (Some(a), Some(l)) => (format!("{:.3} %", a * 100.0), fmt_ms(l.p99)),
+                _ => ("empty: no request".into(), "—".into()),
+            };
             s.push_str(&format!(
-                "| {} | {:.1} s | {:.1} s | {} | {:.3} % | {} | {} |\n",
+                "| {} | {:.1} s | {:.1} s | {} | {availability} | {p99} | {} |\n",
                 cell(&p.phase.name),
                 p.phase.start_us as f64 / 1e6,
                 p.phase.end_us as f64 / 1e6,
                 p.attempts,
-                p.availability * 100.0,
-                fmt_ms(p.latency_ms.p99),
                 p.outage_seconds
+            ));
+        }
+    }
+    if !m.events.lost_events.is_empty() {
+        s.push_str("\n## Lost events\n\n| order | stage | evidence |\n|---|---|---|\n");
+        for e in &m.events.lost_events {
+            s.push_str(&format!(
+                "| {} | {} | {} |\n",
+                e.order,
+                e.stage.name(),
+                cell(&e.evidence)
+            ));
+        }
+        if m.events.lost as usize > m.events.lost_events.len() {
+            s.push_str(&format!(
+                "\n({} of {} listed.)\n",
+                m.events.lost_events.len(),
+                m.events.lost
             ));
         }
     }

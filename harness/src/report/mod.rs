@@ -15,7 +15,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::measure::{BudgetBurn, LatencySummary, Measurements, PhaseMetrics, Timeline, SECOND_US};
+use crate::measure::{
+    BudgetBurn, EventSummary, LatencySummary, LossCause, LostWrite, Measurements, PhaseMetrics,
+    Timeline, SECOND_US,
+};
 use crate::verdict::{Check, Verdict};
 
 /// `metrics.rpo` of `report.json`.
@@ -33,18 +36,18 @@ pub struct RpoMetrics {
     /// absent when they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_measured: Option<String>,
+    /// Lost writes per cause (`split-brain`, `unreplicated-on-failover`,
+    /// `after-restore-point`, `unknown`).
+    #[serde(default)]
+    pub lost_by_cause: std::collections::BTreeMap<LossCause, u64>,
+    /// The first lost writes, each with who acknowledged it and why it is
+    /// missing.
+    #[serde(default)]
+    pub lost_writes: Vec<LostWrite>,
 }
 
-/// `metrics.events` of `report.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EventMetrics {
-    /// Orders that needed an event.
-    pub expected: u64,
-    /// Events never stored.
-    pub lost: u64,
-    /// Extra distinct messages.
-    pub duplicated: u64,
-}
+/// How many lost writes a report lists one by one.
+pub const LOST_WRITES_LISTED: usize = 20;
 
 /// `metrics` of `report.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,8 +63,9 @@ pub struct Metrics {
     pub rto_ms: Option<f64>,
     /// Writes.
     pub rpo: RpoMetrics,
-    /// Events.
-    pub events: EventMetrics,
+    /// Events: on time, late and lost, the delay distribution, and the
+    /// stage and evidence of every lost one.
+    pub events: EventSummary,
     /// Requests scheduled.
     pub requests: u64,
     /// Requests per second actually started.
@@ -89,8 +93,12 @@ pub struct FaultRecord {
     pub injected_at: String,
     /// Revert time, RFC 3339 (`null`: not reverted).
     pub reverted_at: Option<String>,
-    /// Injection, seconds from the run's start.
+    /// Injection (in effect: the engine's call returned), seconds from the
+    /// run's start.
     pub injected_at_s: f64,
+    /// How long the engine took to put it in effect, ms.
+    #[serde(default)]
+    pub inject_call_ms: f64,
     /// Revert, seconds from the run's start.
     pub reverted_at_s: Option<f64>,
     /// Its RTO, ms, measured as `rto_basis` says.
@@ -103,6 +111,10 @@ pub struct FaultRecord {
     /// only for a `first-write` basis).
     #[serde(default)]
     pub sustained_rto_ms: Option<f64>,
+    /// Whether it made requests bad beyond the tolerance: `false` is *no
+    /// outage* (and `rto_ms` 0).
+    #[serde(default = "outage_by_default")]
+    pub outage: bool,
     /// Acknowledged writes lost to it.
     pub lost_writes: u64,
     /// Its RPO window, ms.
@@ -176,6 +188,10 @@ pub struct Report {
     pub faultline_version: String,
 }
 
+fn outage_by_default() -> bool {
+    true
+}
+
 fn rfc3339(unix_ms: u64) -> String {
     humantime::format_rfc3339_millis(
         std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms),
@@ -226,10 +242,12 @@ pub fn build(info: RunInfo, m: &Measurements, verdict: &Verdict) -> Report {
             injected_at: rfc3339(j.injected_unix_ms),
             reverted_at: j.reverted_unix_ms.map(rfc3339),
             injected_at_s: j.injected_at_us as f64 / 1e6,
+            inject_call_ms: j.injected_at_us.saturating_sub(j.requested_at_us) as f64 / 1e3,
             reverted_at_s: j.reverted_at_us.map(|u| u as f64 / 1e6),
             rto_ms: f.and_then(|f| f.rto_ms),
             rto_basis: f.map_or_else(|| "sustained".into(), |f| f.rto_basis.clone()),
             sustained_rto_ms: f.and_then(|f| f.sustained_rto_ms),
+            outage: f.is_none_or(|f| f.outage),
             lost_writes: f.map_or(0, |f| f.lost_writes),
             rpo_window_ms: f.map_or(0.0, |f| f.rpo_window_ms),
             error: j.error.clone(),
@@ -268,12 +286,22 @@ pub fn build(info: RunInfo, m: &Measurements, verdict: &Verdict) -> Report {
                 window_ms: m.faults.iter().map(|f| f.rpo_window_ms).fold(0.0, f64::max),
                 recovered: m.writes.recovered,
                 not_measured: m.writes.unreadable.clone(),
+                lost_by_cause: m.writes.explained.iter().fold(
+                    std::collections::BTreeMap::new(),
+                    |mut by, w| {
+                        *by.entry(w.cause).or_default() += 1;
+                        by
+                    },
+                ),
+                lost_writes: m
+                    .writes
+                    .explained
+                    .iter()
+                    .take(LOST_WRITES_LISTED)
+                    .cloned()
+                    .collect(),
             },
-            events: EventMetrics {
-                expected: m.events.expected,
-                lost: m.events.lost,
-                duplicated: m.events.duplicated,
-            },
+            events: m.events.clone(),
             requests: m.attempts,
             achieved_rate: info.sent as f64 / info.load_s.max(1e-9),
             generator_lateness_p99_ms: m.lateness_p99_ms,
@@ -419,9 +447,12 @@ pub fn fmt_steps(f: &FaultRecord) -> String {
         .join(", ")
 }
 
-/// A fault's RTO as a reader wants it: `2.004 s`, or for a restore
-/// `34.012 s to the first write (sustained 70.621 s)`.
+/// A fault's RTO as a reader wants it: `2.004 s`, `no outage`, or for a
+/// restore `34.012 s to the first write (sustained 70.621 s)`.
 pub fn fmt_rto(f: &FaultRecord) -> String {
+    if !f.outage {
+        return "no outage".into();
+    }
     match (f.rto_ms, f.rto_basis.as_str()) {
         (None, "first-write") => "no write served again".into(),
         (None, _) => "not recovered".into(),
@@ -435,12 +466,63 @@ pub fn fmt_rto(f: &FaultRecord) -> String {
     }
 }
 
+/// The event check as a reader wants it: `1203 expected: 1190 on time,
+/// 10 late (worst 45.2 s, p99 12.0 s), 3 lost (2 not-consumed, 1
+/// never-relayed); 0 duplicated`.
+pub fn fmt_events(e: &EventSummary) -> String {
+    let mut s = format!("{} expected: {} on time", e.expected, e.on_time);
+    if e.late > 0 {
+        s.push_str(&format!(", {} late", e.late));
+    }
+    if let (Some(max), Some(p99)) = (e.delay_max_ms, e.delay_p99_ms) {
+        s.push_str(&format!(
+            " (delay worst {}, p99 {}; late beyond {})",
+            fmt_ms(max),
+            fmt_ms(p99),
+            fmt_ms(e.delay_bound_ms as f64)
+        ));
+    }
+    s.push_str(&format!(", {} lost", e.lost));
+    if !e.lost_by_stage.is_empty() {
+        let stages: Vec<String> = e
+            .lost_by_stage
+            .iter()
+            .map(|(stage, n)| format!("{n} {}", stage.name()))
+            .collect();
+        s.push_str(&format!(" ({})", stages.join(", ")));
+    }
+    s.push_str(&format!("; {} duplicated", e.duplicated));
+    if !e.settle.drained && e.settle.limit_ms > 0 {
+        s.push_str(&format!(
+            "; not drained after the {} settle limit",
+            fmt_ms(e.settle.limit_ms as f64)
+        ));
+    }
+    s
+}
+
 /// Acknowledged / lost / recovered writes as a reader wants them: `1200 /
 /// 0 / 3`, or `1200 / not measured (why)`.
 pub fn fmt_writes(rpo: &RpoMetrics) -> String {
     match &rpo.not_measured {
         Some(why) => format!("{} / not measured ({why})", rpo.acked),
-        None => format!("{} / {} / {}", rpo.acked, rpo.lost, rpo.recovered),
+        None if rpo.lost_by_cause.is_empty() => {
+            format!("{} / {} / {}", rpo.acked, rpo.lost, rpo.recovered)
+        }
+        None => {
+            let causes: Vec<String> = rpo
+                .lost_by_cause
+                .iter()
+                .map(|(cause, n)| format!("{n} {}", cause.name()))
+                .collect();
+            format!(
+                "{} / {} ({}) / {}",
+                rpo.acked,
+                rpo.lost,
+                causes.join(", "),
+                rpo.recovered
+            )
+        }
     }
 }
 
@@ -534,11 +616,16 @@ pub(crate) mod sample {
                     window_ms: 0.0,
                     recovered: 3,
                     not_measured: None,
+                    lost_by_cause: Default::default(),
+                    lost_writes: Vec::new(),
                 },
-                events: EventMetrics {
+                events: EventSummary {
                     expected: 1_203,
-                    lost: 0,
-                    duplicated: 0,
+                    on_time: 1_203,
+                    delay_bound_ms: 60_000,
+                    delay_p99_ms: Some(41.0),
+                    delay_max_ms: Some(212.0),
+                    ..EventSummary::default()
                 },
                 requests: 3_000,
                 achieved_rate: 100.0,
@@ -554,10 +641,12 @@ pub(crate) mod sample {
                 injected_at: "2026-11-21T10:00:10.000Z".into(),
                 reverted_at: Some("2026-11-21T10:00:15.000Z".into()),
                 injected_at_s: 10.0,
+                inject_call_ms: 12.0,
                 reverted_at_s: Some(15.0),
                 rto_ms: Some(2_004.0),
                 rto_basis: "sustained".into(),
                 sustained_rto_ms: Some(2_004.0),
+                outage: true,
                 lost_writes: 0,
                 rpo_window_ms: 0.0,
                 error: None,

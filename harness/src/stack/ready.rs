@@ -113,6 +113,45 @@ pub async fn leader(stack: &Stack) -> Option<String> {
         .map(|(n, _)| n)
 }
 
+/// The leader changes Patroni recorded (`GET /history` on the leader):
+/// when each promotion happened, ms since the epoch, and the node promoted.
+/// Entries without a time or a name are left out.
+pub async fn leader_history(stack: &Stack) -> Option<Vec<(u64, String)>> {
+    let leader = leader(stack).await?;
+    let addr = stack.node(&leader)?.addr(PATRONI_PORT)?;
+    let v: Value = probe_client()
+        .get(format!("http://{addr}/history"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    Some(parse_history(&v))
+}
+
+/// Parses Patroni's history: `[timeline, lsn, reason, timestamp, new_leader]`.
+pub fn parse_history(v: &Value) -> Vec<(u64, String)> {
+    v.as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| {
+                    let at = e.get(3)?.as_str()?;
+                    let node = e.get(4)?.as_str()?;
+                    let at = humantime::parse_rfc3339_weak(
+                        at.split('+').next().unwrap_or(at).trim_end_matches('Z'),
+                    )
+                    .ok()?;
+                    // Patroni writes local time with an offset; its containers run in UTC.
+                    let ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64;
+                    Some((ms, node.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 async fn pending_checks(stack: &Stack, client: &reqwest::Client) -> Vec<String> {
     let mut pending = Vec::new();
     let cluster = patroni_cluster(stack).await;
@@ -133,7 +172,11 @@ async fn pending_checks(stack: &Stack, client: &reqwest::Client) -> Vec<String> 
     for n in &stack.nodes {
         if !matches!(
             n.service,
-            Service::Gateway | Service::Orders | Service::Analytics | Service::Ingress
+            Service::Gateway
+                | Service::Orders
+                | Service::Analytics
+                | Service::Ingress
+                | Service::LagExporter
         ) {
             continue;
         }
@@ -243,6 +286,20 @@ mod tests {
         assert!(n.is_leader());
         assert_eq!(n.streaming, ["pg-b"]);
         assert_eq!(n.timeline, Some(2));
+    }
+
+    #[test]
+    fn reads_patronis_history_of_promotions() {
+        let v = serde_json::json!([
+            [1, 25623960, "no recovery target specified", "2026-12-02T13:00:05.123456+00:00", "pg-b"],
+            [2, 25624100, "no recovery target specified", "2026-12-02T13:01:00+00:00"],
+        ]);
+        let h = parse_history(&v);
+        assert_eq!(h.len(), 1, "an entry without a new leader is left out");
+        assert_eq!(h[0].1, "pg-b");
+        let t = humantime::parse_rfc3339("2026-12-02T13:00:05.123Z").unwrap();
+        let ms = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+        assert_eq!(h[0].0, ms);
     }
 
     #[test]

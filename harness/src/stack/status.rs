@@ -208,7 +208,11 @@ async fn health(n: &Node) -> String {
                 None => "unreachable".into(),
             }
         }
-        Service::Gateway | Service::Orders | Service::Analytics | Service::Ingress => {
+        Service::Gateway
+        | Service::Orders
+        | Service::Analytics
+        | Service::Ingress
+        | Service::LagExporter => {
             let Some(addr) = n.addr(HTTP_PORT) else {
                 return "unreachable".into();
             };

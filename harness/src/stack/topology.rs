@@ -59,16 +59,20 @@ pub enum Service {
     Broker,
     /// A fault proxy in front of one service's dependencies.
     Proxy,
+    /// The consumer-lag exporter: what the broker says of the analytics
+    /// group, read directly from it (never through a fault proxy).
+    LagExporter,
 }
 
 impl Service {
     /// Every service, in start order.
-    pub const ALL: [Service; 10] = [
+    pub const ALL: [Service; 11] = [
         Service::Etcd,
         Service::Postgres,
         Service::DbRouter,
         Service::Redis,
         Service::Broker,
+        Service::LagExporter,
         Service::Proxy,
         Service::Orders,
         Service::Analytics,
@@ -89,6 +93,7 @@ impl Service {
             Service::Redis => "redis",
             Service::Broker => "broker",
             Service::Proxy => "proxy",
+            Service::LagExporter => "lag-exporter",
         }
     }
 
@@ -108,6 +113,7 @@ impl Service {
             Service::Redis => "cache",
             Service::Broker => "broker",
             Service::Proxy => "proxy",
+            Service::LagExporter => "monitoring",
         }
     }
 
@@ -115,7 +121,9 @@ impl Service {
     pub fn image(self) -> &'static str {
         match self {
             Service::Ingress | Service::DbRouter => "haproxy",
-            Service::Gateway | Service::Orders | Service::Analytics => "services",
+            Service::Gateway | Service::Orders | Service::Analytics | Service::LagExporter => {
+                "services"
+            }
             Service::Postgres => "postgres-ha",
             Service::Etcd => "etcd",
             Service::Redis => "redis",
@@ -194,6 +202,13 @@ pub fn postgres_nodes(settings: &StackSettings) -> Vec<String> {
         .map(|z| format!("pg-{z}"))
         .collect()
 }
+
+/// The lag exporter's node name.
+pub const LAG_EXPORTER: &str = "lag-exporter";
+/// The topic orders' events go to.
+pub const ORDERS_TOPIC: &str = "orders";
+/// The consumer group of analytics.
+pub const ANALYTICS_GROUP: &str = "analytics";
 
 /// The named volume of the backup region: pgBackRest's repository, shared
 /// by the Patroni nodes and touched by no zone fault.
@@ -303,6 +318,16 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
     broker.volumes = vec![("broker-data".into(), "/var/lib/tansu/data".into())];
     out.push(broker);
 
+    // The lag exporter reaches the broker directly: it observes, and a
+    // toxic on the analytics hop must not blind the observer. The broker
+    // advertises `kafka:9092`, which here is the broker itself.
+    let mut exporter = NodeSpec::new(LAG_EXPORTER, Service::LagExporter, GLOBAL_ZONE)
+        .env("KAFKA_BROKERS", format!("broker:{KAFKA_PORT}"));
+    exporter.cmd = vec!["/usr/local/bin/lag-exporter".into()];
+    exporter.ports = vec![HTTP_PORT];
+    exporter.hosts = vec![("kafka".into(), "broker".into())];
+    out.push(exporter);
+
     // A fault proxy per client service: every byte orders, analytics and
     // the gateway exchange with a dependency passes through one, so a toxic
     // can act on one hop (`orders->postgres`) without touching another.
@@ -356,8 +381,9 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
         } else {
             format!("analytics-{z}{i}")
         };
-        let mut n = NodeSpec::new(name, Service::Analytics, z)
+        let mut n = NodeSpec::new(&name, Service::Analytics, z)
             .env("ZONE", z)
+            .env("GROUP_INSTANCE_ID", &name)
             .env(
                 "DATABASE_URL",
                 format!("postgres://{app_user}:{app_pw}@{analytics_proxy}:{PG_PORT}/analytics"),
@@ -565,6 +591,7 @@ mod tests {
             (Service::Redis, 1),
             (Service::Broker, 1),
             (Service::Proxy, 3),
+            (Service::LagExporter, 1),
         ] {
             assert_eq!(by_service(&nodes, service).len(), count, "{service:?}");
         }

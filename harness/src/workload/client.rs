@@ -209,6 +209,13 @@ pub fn prepare(
     })
 }
 
+/// The database node a create's answer says acknowledged the write
+/// (`db_node`), if it says.
+pub fn acknowledging_node(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.get("db_node")?.as_str().map(String::from)
+}
+
 /// Judges an answer: the status class, then the body against what was asked.
 pub fn judge(req: &PreparedRequest, status: StatusCode, body: &[u8]) -> Outcome {
     if status.is_server_error() {

@@ -541,11 +541,17 @@ async fn one_request(
     )
     .await;
     let done = Instant::now();
+    let mut acked_by = None;
     let (outcome, latency) = match result {
         Err(_) => (Outcome::Timeout, sh.timeout),
         Ok(Err(SendError::Connect)) => (Outcome::Connect, done - due),
         Ok(Err(SendError::Io)) => (Outcome::Io, done - due),
-        Ok(Ok((status, body))) => (client::judge(&req, status, &body), done - due),
+        Ok(Ok((status, body))) => {
+            if req.op == Op::CreateOrder && status.is_success() {
+                acked_by = client::acknowledging_node(&body);
+            }
+            (client::judge(&req, status, &body), done - due)
+        }
     };
     let write = (req.op == Op::CreateOrder).then(|| {
         let outcome = match outcome {
@@ -560,6 +566,7 @@ async fn one_request(
             id: new_id,
             scheduled_us,
             outcome,
+            acked_by,
         }
     });
     if outcome == Outcome::Ok && req.op == Op::CreateOrder {

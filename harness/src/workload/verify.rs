@@ -5,10 +5,11 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::measure::events::{EventFacts, OrderFact, Outbox, Settle, StoredEvent};
 use crate::measure::{check_writes, FaultSpan, LedgerEntry, WriteCheck, WriteOutcome};
+use crate::probes::broker::{self, BrokerReadError};
 use crate::stack::{ready, Stack};
 
 /// Ids per `= ANY($1)` query.
@@ -90,72 +91,147 @@ pub async fn verify_writes(
     Ok((check_writes(ledger, &present, faults), present))
 }
 
-/// Whether every stored order's event reached analytics.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EventCheck {
-    /// Orders that must have an event (every order the database holds).
-    pub expected: u64,
-    /// Of which analytics stored.
-    pub delivered: u64,
-    /// Of which analytics never stored within the settle time.
-    pub lost: u64,
-    /// Extra distinct messages for orders already stored (at-least-once
-    /// delivery made visible).
-    pub duplicated: u64,
-    /// How long it took for the events to settle (or the settle limit).
-    pub settle_ms: u64,
+/// Reads the orders database's facts about `ids`: when each order was
+/// written and the state of its outbox row.
+async fn order_facts(
+    client: &tokio_postgres::Client,
+    leader: &str,
+    ids: &[Uuid],
+) -> Result<Vec<OrderFact>, VerifyError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let rows = client
+            .query(
+                "SELECT o.id, (extract(epoch FROM o.created_at) * 1000)::bigint, \
+                        count(x.id), count(x.published_at) \
+                 FROM orders o LEFT JOIN outbox x ON x.order_id = o.id \
+                 WHERE o.id = ANY($1) GROUP BY o.id, o.created_at",
+                &[&chunk],
+            )
+            .await
+            .map_err(|source| VerifyError::Query {
+                what: "orders and their outbox rows",
+                leader: leader.to_string(),
+                source,
+            })?;
+        out.extend(rows.iter().map(|r| {
+            let (rows, published): (i64, i64) = (r.get(2), r.get(3));
+            OrderFact {
+                id: r.get(0),
+                created_ms: r.get(1),
+                outbox: match (rows, published) {
+                    (0, _) => Outbox::Missing,
+                    (_, 0) => Outbox::Unpublished,
+                    _ => Outbox::Published,
+                },
+            }
+        }));
+    }
+    Ok(out)
 }
 
-/// Polls the analytics table on the leader until every order in `orders`
-/// has its event, or `settle` passes.
+/// Reads what analytics stored for `ids`.
+async fn stored_events(
+    client: &tokio_postgres::Client,
+    leader: &str,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, StoredEvent>, VerifyError> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let rows = client
+            .query(
+                "SELECT order_id, (extract(epoch FROM first_seen) * 1000)::bigint, deliveries \
+                 FROM events WHERE order_id = ANY($1)",
+                &[&chunk],
+            )
+            .await
+            .map_err(|source| VerifyError::Query {
+                what: "analytics events",
+                leader: leader.to_string(),
+                source,
+            })?;
+        out.extend(rows.iter().map(|r| {
+            (
+                r.get::<_, Uuid>(0),
+                StoredEvent {
+                    first_seen_ms: r.get(1),
+                    deliveries: r.get(2),
+                },
+            )
+        }));
+    }
+    Ok(out)
+}
+
+/// How often the event check looks again while it waits.
+const SETTLE_POLL: Duration = Duration::from_millis(500);
+
+/// Waits until the event pipeline has drained — every outbox row of
+/// `orders` published and the analytics group's lag 0 on every partition
+/// (the broker's committed offsets against the topic's end offsets) — or
+/// until every event is stored, or `settle` passes; then reads the facts:
+/// every order's write time and outbox state, when analytics stored each
+/// event, the broker's view of every partition, and (when some event is
+/// missing) where each order's messages sit in the topic.
 pub async fn verify_events(
     stack: &Stack,
     orders: &HashSet<Uuid>,
     settle: Duration,
-) -> Result<EventCheck, VerifyError> {
+) -> Result<EventFacts, VerifyError> {
     let started = Instant::now();
     let ids: Vec<Uuid> = orders.iter().copied().collect();
-    loop {
-        let (leader, client) =
-            leader_client(stack, "analytics", settle.max(Duration::from_secs(30))).await?;
-        let mut seen: HashMap<Uuid, i32> = HashMap::with_capacity(ids.len());
-        let mut failed = None;
-        for chunk in ids.chunks(CHUNK) {
-            match client
-                .query(
-                    "SELECT order_id, deliveries FROM events WHERE order_id = ANY($1)",
-                    &[&chunk],
-                )
-                .await
-            {
-                Ok(rows) => seen.extend(
-                    rows.iter()
-                        .map(|r| (r.get::<_, Uuid>(0), r.get::<_, i32>(1))),
-                ),
-                Err(source) => {
-                    failed = Some(VerifyError::Query {
-                        what: "analytics events",
-                        leader: leader.clone(),
-                        source,
-                    });
-                    break;
-                }
+    let wait = settle.max(Duration::from_secs(30));
+    let drained = loop {
+        let (leader, db) = leader_client(stack, "orders", wait).await?;
+        let facts = order_facts(&db, &leader, &ids).await?;
+        let relayed = facts.iter().all(|o| o.outbox != Outbox::Unpublished);
+        let (leader, db) = leader_client(stack, "analytics", wait).await?;
+        let stored = stored_events(&db, &leader, &ids).await?.len();
+        let consumed = match broker::group_lag(stack).await {
+            Ok(lag) => lag.total_lag == 0,
+            Err(e) => {
+                tracing::debug!(error = %e, "the group's lag could not be read");
+                false
             }
+        };
+        if stored == ids.len() || (relayed && consumed) {
+            break true;
         }
-        let done = failed.is_none() && seen.len() == ids.len();
-        if done || started.elapsed() >= settle {
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            let duplicated = seen.values().map(|d| (*d as i64 - 1).max(0) as u64).sum();
-            return Ok(EventCheck {
-                expected: ids.len() as u64,
-                delivered: seen.len() as u64,
-                lost: (ids.len() - seen.len()) as u64,
-                duplicated,
-                settle_ms: started.elapsed().as_millis() as u64,
-            });
+        if started.elapsed() >= settle {
+            break false;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(SETTLE_POLL).await;
+    };
+    let waited = started.elapsed();
+    let (leader, db) = leader_client(stack, "orders", wait).await?;
+    let facts = order_facts(&db, &leader, &ids).await?;
+    let (leader, db) = leader_client(stack, "analytics", wait).await?;
+    let stored = stored_events(&db, &leader, &ids).await?;
+    let mut out = EventFacts {
+        orders: facts,
+        stored,
+        settle: Settle {
+            waited_ms: waited.as_millis() as u64,
+            limit_ms: settle.as_millis() as u64,
+            drained,
+        },
+        ..EventFacts::default()
+    };
+    let broker = async {
+        let lag = broker::group_lag(stack).await?;
+        let topic = if out.stored.len() < out.orders.len() {
+            broker::topic_index(stack).await?
+        } else {
+            HashMap::new()
+        };
+        Ok::<_, BrokerReadError>((lag, topic))
+    };
+    match broker.await {
+        Ok((lag, topic)) => {
+            out.partitions = lag.partitions;
+            out.topic = topic;
+        }
+        Err(e) => out.broker_error = Some(e.to_string()),
     }
+    Ok(out)
 }

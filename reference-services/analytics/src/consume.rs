@@ -46,15 +46,23 @@ pub struct Consumer {
 impl Consumer {
     /// A group member for `cfg`; connects lazily.
     pub fn new(cfg: &Config) -> Result<Self, KafkaError> {
-        let consumer: StreamConsumer = ClientConfig::new()
+        let mut client = ClientConfig::new();
+        client
             .set("bootstrap.servers", &cfg.kafka_brokers)
             .set("group.id", &cfg.group_id)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
             .set("reconnect.backoff.max.ms", "1000")
-            .set("topic.metadata.refresh.interval.ms", "5000")
-            .create()?;
+            .set("topic.metadata.refresh.interval.ms", "5000");
+        // Static membership: a member that lost its session rejoins under
+        // the same identity, so the coordinator replaces it instead of
+        // keeping the old member beside the new one (see
+        // docs/findings/tansu-0.6-ghost-group-member.md).
+        if let Some(id) = &cfg.instance_id {
+            client.set("group.instance.id", id);
+        }
+        let consumer: StreamConsumer = client.create()?;
         Ok(Consumer {
             consumer,
             topic: cfg.topic.clone(),
@@ -96,6 +104,7 @@ impl Consumer {
                     if let Err(e) = self.consumer.commit_message(&msg, CommitMode::Async) {
                         tracing::warn!(error = %e, "offset commit failed; the message may be read again");
                     }
+                    state.progress.stored(msg.partition(), msg.offset());
                     metrics::counter!("events_consumed_total").increment(1);
                 }
                 Err(e) => {
@@ -116,6 +125,9 @@ impl Consumer {
         let Ok(assignment) = self.consumer.assignment() else {
             return;
         };
+        state
+            .progress
+            .assigned(assignment.elements().iter().map(|e| e.partition()).collect());
         let Ok(positions) = self.consumer.position() else {
             return;
         };
@@ -156,18 +168,24 @@ async fn migrate(state: &State) -> Result<(), Box<dyn std::error::Error + Send +
 }
 
 /// Retries the upsert until it succeeds: a message is never skipped because
-/// the database is failing over.
+/// the database is failing over. Each attempt is bounded, so a statement
+/// stuck on a connection whose peer vanished is abandoned and retried on a
+/// new one rather than holding the consumer loop (and its partitions).
 async fn store_until_done(state: &State, order_id: Uuid, partition: i32, offset: i64) {
     let mut delay = Duration::from_millis(100);
+    let bound = state.cfg.db.acquire_timeout * 3;
     loop {
-        let result = async {
+        let attempt = async {
             let client = state.pool.get().await?;
             client
                 .execute(UPSERT, &[&order_id, &partition, &offset])
                 .await?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        }
-        .await;
+        };
+        let result = match tokio::time::timeout(bound, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("no answer within {bound:?}").into()),
+        };
         match result {
             Ok(()) => return,
             Err(e) => {

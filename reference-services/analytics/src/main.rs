@@ -33,6 +33,8 @@ pub struct Config {
     kafka_brokers: String,
     topic: String,
     group_id: String,
+    /// `group.instance.id` (static membership), when set.
+    instance_id: Option<String>,
 }
 
 impl Config {
@@ -48,6 +50,8 @@ impl Config {
             kafka_brokers: config::string("KAFKA_BROKERS", "kafka:9092"),
             topic: config::string("ORDERS_TOPIC", "orders"),
             group_id: config::string("GROUP_ID", "analytics"),
+            instance_id: Some(config::string("GROUP_INSTANCE_ID", ""))
+                .filter(|s| !s.is_empty()),
         })
     }
 }
@@ -61,6 +65,55 @@ pub struct State {
     /// Messages behind the newest offset, summed over assigned partitions
     /// (-1 until first measured).
     lag: AtomicI64,
+    /// What this member holds and how far it got, for `/health`.
+    progress: Progress,
+}
+
+/// What this member of the group holds and how far it got: its own view,
+/// which `/health` reports beside the broker's (the lag exporter's).
+#[derive(Default)]
+pub struct Progress {
+    assignment: std::sync::Mutex<Vec<i32>>,
+    /// Per partition: the offset of the last message stored, and when (ms
+    /// since the epoch).
+    stored: std::sync::Mutex<std::collections::BTreeMap<i32, (i64, i64)>>,
+}
+
+impl Progress {
+    /// Records the partitions assigned to this member.
+    pub fn assigned(&self, mut partitions: Vec<i32>) {
+        partitions.sort_unstable();
+        if let Ok(mut a) = self.assignment.lock() {
+            *a = partitions;
+        }
+    }
+
+    /// Records a stored message.
+    pub fn stored(&self, partition: i32, offset: i64) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        if let Ok(mut s) = self.stored.lock() {
+            s.insert(partition, (offset, now));
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let assignment = self.assignment.lock().map(|a| a.clone()).unwrap_or_default();
+        let stored: serde_json::Map<String, serde_json::Value> = self
+            .stored
+            .lock()
+            .map(|s| {
+                s.iter()
+                    .map(|(p, (offset, at))| {
+                        (p.to_string(), json!({"offset": offset, "at_unix_ms": at}))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        json!({"assignment": assignment, "last_stored": stored})
+    }
 }
 
 #[tokio::main]
@@ -86,6 +139,7 @@ async fn main() -> ExitCode {
         pool,
         ready: AtomicBool::new(false),
         lag: AtomicI64::new(-1),
+        progress: Progress::default(),
     });
     let consumer = match consume::Consumer::new(&cfg) {
         Ok(c) => c,
@@ -155,7 +209,8 @@ async fn health(Extract(state): Extract<Arc<State>>) -> Json<Health> {
     Json(
         Health::new("analytics", db)
             .with("zone", state.cfg.zone.clone())
-            .with("consumer_lag", state.lag.load(Ordering::Relaxed)),
+            .with("consumer_lag", state.lag.load(Ordering::Relaxed))
+            .with("consumer", state.progress.to_json()),
     )
 }
 

@@ -21,8 +21,16 @@ pub struct DbConfig {
 pub fn pool(cfg: &DbConfig) -> Result<Pool, tokio_postgres::Error> {
     let mut pg: tokio_postgres::Config = cfg.url.parse()?;
     pg.connect_timeout(cfg.acquire_timeout);
+    // A connection whose peer vanished (a partition drops packets rather
+    // than refusing them) must fail in seconds, not after the kernel's
+    // ~15 minutes of retransmissions: idle connections are probed every
+    // second after 5 s, and data left unacknowledged for 10 s fails the
+    // connection (TCP_USER_TIMEOUT) — a statement in flight included.
     pg.keepalives(true);
     pg.keepalives_idle(Duration::from_secs(5));
+    pg.keepalives_interval(Duration::from_secs(1));
+    pg.keepalives_retries(3);
+    pg.tcp_user_timeout(Duration::from_secs(10));
     let manager = Manager::from_config(
         pg,
         NoTls,

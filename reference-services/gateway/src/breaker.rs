@@ -99,6 +99,17 @@ impl Breaker {
         }
     }
 
+    /// Gives back a trial call that ended without an outcome (its caller
+    /// went away before the upstream answered): the circuit stays
+    /// half-open and the next call becomes the trial. Without this, a trial
+    /// abandoned mid-flight would leave the circuit refusing every call
+    /// forever.
+    pub fn abandon_trial(&mut self) {
+        if self.state == BreakerState::HalfOpen {
+            self.trial_in_flight = false;
+        }
+    }
+
     /// Records a call's outcome.
     pub fn record(&mut self, now: Instant, success: bool) {
         if self.state == BreakerState::HalfOpen {
@@ -226,6 +237,26 @@ mod tests {
         assert!(b.try_acquire(later));
         assert!(!b.try_acquire(later), "one trial at a time");
         b.record(later, true);
+        assert_eq!(b.state(later), BreakerState::Closed);
+    }
+
+    #[test]
+    fn an_abandoned_trial_lets_the_next_call_try() {
+        let t0 = Instant::now();
+        let mut b = Breaker::new(cfg());
+        for _ in 0..4 {
+            b.record(t0, false);
+        }
+        let later = t0 + Duration::from_secs(30);
+        assert!(b.try_acquire(later));
+        assert!(!b.try_acquire(later));
+        b.abandon_trial();
+        assert_eq!(b.state(later), BreakerState::HalfOpen);
+        assert!(b.try_acquire(later), "the next call is the trial");
+        b.record(later, true);
+        assert_eq!(b.state(later), BreakerState::Closed);
+        // Giving back a call of a closed circuit changes nothing.
+        b.abandon_trial();
         assert_eq!(b.state(later), BreakerState::Closed);
     }
 

@@ -130,6 +130,41 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// One call to an upstream whose breaker admitted it: records the outcome,
+/// or — dropped without one — gives a half-open circuit's trial back.
+struct Call<'a> {
+    upstream: &'a Upstream,
+    recorded: bool,
+}
+
+impl<'a> Call<'a> {
+    fn new(upstream: &'a Upstream) -> Self {
+        Call {
+            upstream,
+            recorded: false,
+        }
+    }
+
+    fn record(mut self, ok: bool) {
+        if let Ok(mut b) = self.upstream.breaker.lock() {
+            b.record(Instant::now(), ok);
+        }
+        self.recorded = true;
+    }
+}
+
+impl Drop for Call<'_> {
+    fn drop(&mut self) {
+        if !self.recorded {
+            if let Ok(mut b) = self.upstream.breaker.lock() {
+                b.abandon_trial();
+            }
+            metrics::counter!("gateway_abandoned_calls_total", "upstream" => self.upstream.name.clone())
+                .increment(1);
+        }
+    }
+}
+
 /// An `UPSTREAMS` entry: `name=host:port`, or `host:port` named by its host.
 fn upstream_entry(entry: &str) -> (String, &str) {
     match entry.split_once('=') {
@@ -238,6 +273,10 @@ async fn forward(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
         let Some(upstream) = gw.pick(start + attempt as usize) else {
             break;
         };
+        // If the client goes away mid-call, this future is dropped before
+        // the outcome is recorded: the guard gives a half-open circuit's
+        // trial back rather than leave it taken forever.
+        let call = Call::new(upstream);
         let result = gw
             .attempt(
                 upstream,
@@ -248,9 +287,7 @@ async fn forward(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
             )
             .await;
         let ok = result.is_ok();
-        if let Ok(mut b) = upstream.breaker.lock() {
-            b.record(Instant::now(), ok);
-        }
+        call.record(ok);
         let outcome = if ok { "ok" } else { "error" };
         metrics::counter!("gateway_upstream_requests_total", "upstream" => upstream.name.clone(), "outcome" => outcome)
             .increment(1);

@@ -84,13 +84,18 @@ async fn create(Extract(state): Extract<Arc<State>>, Json(new): Json<NewOrder>) 
     )
     .await
     {
-        Ok((order, true)) => {
-            metrics::counter!("orders_created_total").increment(1);
-            (StatusCode::CREATED, Json(order)).into_response()
-        }
-        Ok((order, false)) => {
-            metrics::counter!("orders_replayed_total").increment(1);
-            (StatusCode::OK, Json(order)).into_response()
+        Ok(c) => {
+            let status = if c.new {
+                metrics::counter!("orders_created_total").increment(1);
+                StatusCode::CREATED
+            } else {
+                metrics::counter!("orders_replayed_total").increment(1);
+                StatusCode::OK
+            };
+            // The order, and which database node acknowledged it.
+            let mut body = serde_json::to_value(&c.order).unwrap_or_default();
+            body["db_node"] = c.db_node.into();
+            (status, Json(body)).into_response()
         }
         Err(e) => unavailable(e),
     }

@@ -86,6 +86,10 @@ pub enum StoreError {
     Statement(#[from] tokio_postgres::Error),
 }
 
+/// The node that runs the statement: each Patroni member sets its
+/// `cluster_name` to its own name.
+const DB_NODE: &str = "current_setting('cluster_name')";
+
 const ORDER_COLUMNS: &str =
     "id, customer, amount_cents, zone, (extract(epoch FROM created_at) * 1000)::bigint";
 
@@ -99,29 +103,41 @@ fn order_from_row(row: &tokio_postgres::Row) -> Order {
     }
 }
 
-/// Inserts the order and its outbox row in one transaction. Returns the
-/// stored order and whether this call created it (`false` for a replay).
+/// What a create did.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The stored order.
+    pub order: Order,
+    /// Whether this call created it (`false` for a replay).
+    pub new: bool,
+    /// The PostgreSQL node that committed it (its `cluster_name`, the
+    /// Patroni member's name): which node acknowledged the write.
+    pub db_node: String,
+}
+
+/// Inserts the order and its outbox row in one transaction.
 pub async fn create_order(
     pool: &Pool,
     id: Uuid,
     customer: &str,
     amount_cents: i64,
     zone: &str,
-) -> Result<(Order, bool), StoreError> {
+) -> Result<Created, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     let inserted = tx
         .query_opt(
             &format!(
                 "INSERT INTO orders (id, customer, amount_cents, zone) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO NOTHING RETURNING {ORDER_COLUMNS}"
+                 ON CONFLICT (id) DO NOTHING RETURNING {ORDER_COLUMNS}, {DB_NODE}"
             ),
             &[&id, &customer, &amount_cents, &zone],
         )
         .await?;
-    let (order, created) = match inserted {
+    let (order, created, db_node) = match inserted {
         Some(row) => {
             let order = order_from_row(&row);
+            let db_node: String = row.get(5);
             let payload = serde_json::json!({
                 "type": "OrderCreated",
                 "order_id": order.id,
@@ -136,20 +152,24 @@ pub async fn create_order(
                 &[&order.id, &payload],
             )
             .await?;
-            (order, true)
+            (order, true, db_node)
         }
         None => {
             let row = tx
                 .query_one(
-                    &format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"),
+                    &format!("SELECT {ORDER_COLUMNS}, {DB_NODE} FROM orders WHERE id = $1"),
                     &[&id],
                 )
                 .await?;
-            (order_from_row(&row), false)
+            (order_from_row(&row), false, row.get(5))
         }
     };
     tx.commit().await?;
-    Ok((order, created))
+    Ok(Created {
+        order,
+        new: created,
+        db_node,
+    })
 }
 
 /// The order with this id, if stored.
