@@ -63,6 +63,11 @@ pub struct Expectation {
     pub limit_text: String,
 }
 
+/// How long the event check waits at most for the pipeline to drain when
+/// a scenario sets no `settle`: longer than a consumer session timeout, a
+/// rebalance and the analytics watchdog's stall limit together.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
+
 /// A validated scenario.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenario {
@@ -82,7 +87,9 @@ pub struct Scenario {
     pub faults: Vec<PlannedFault>,
     /// Expectations stricter than the documented targets.
     pub expect: Vec<Expectation>,
-    /// How long events may take to reach analytics after the load.
+    /// The most the event check waits after the load for the pipeline to
+    /// drain (outbox published, group lag 0); events still missing then
+    /// are lost.
     pub settle: Duration,
 }
 
@@ -262,7 +269,7 @@ impl Scenario {
         }
         let settle = match &raw.settle {
             Some(s) => cx.duration(s, "settle")?,
-            None => Duration::from_secs(30),
+            None => DEFAULT_SETTLE,
         };
         let name = raw.name.get_ref().trim().to_string();
         if name.is_empty() {

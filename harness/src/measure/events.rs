@@ -79,6 +79,18 @@ impl PartitionFact {
     }
 }
 
+/// What one consumer-group member says it holds (its own `/health`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The member (`analytics-a`).
+    pub member: String,
+    /// The partitions it holds.
+    pub partitions: Vec<i32>,
+    /// Per partition it stored from: the last offset stored and when (ms
+    /// since the epoch).
+    pub last_stored: BTreeMap<i32, (i64, i64)>,
+}
+
 /// The first stage of the pipeline a lost event did not pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -163,6 +175,8 @@ pub struct EventFacts {
     pub topic: HashMap<Uuid, Vec<Position>>,
     /// The broker's view of every partition.
     pub partitions: Vec<PartitionFact>,
+    /// What each live member of the group says it holds.
+    pub members: Vec<MemberView>,
     /// How the wait ended.
     pub settle: Settle,
     /// Why the broker's side (offsets, topic) could not be read, if it
@@ -207,6 +221,9 @@ pub struct EventSummary {
     /// The broker's view of the partitions when the check ended.
     #[serde(default)]
     pub partitions: Vec<PartitionFact>,
+    /// What each live member said it held when the check ended.
+    #[serde(default)]
+    pub members: Vec<MemberView>,
     /// How the wait for the pipeline ended.
     #[serde(default)]
     pub settle: Settle,
@@ -226,6 +243,33 @@ impl EventSummary {
             expected,
             not_measured: Some(why),
             ..EventSummary::default()
+        }
+    }
+}
+
+/// Who holds `partition`: the coordinator's word when it gave one, else
+/// what the live members say of themselves.
+fn holder(partition: i32, fact: Option<&PartitionFact>, members: &[MemberView]) -> String {
+    if let Some(m) = fact.and_then(|p| p.assigned_to.as_deref()) {
+        return format!("the coordinator assigns the partition to {m}");
+    }
+    if members.is_empty() {
+        return "no member could be asked which partitions it holds".into();
+    }
+    match members.iter().find(|m| m.partitions.contains(&partition)) {
+        Some(m) => match m.last_stored.get(&partition) {
+            Some((offset, at)) => format!(
+                "{} holds the partition and last stored offset {offset} (at {at} ms since the epoch)",
+                m.member
+            ),
+            None => format!("{} holds the partition and stored nothing from it", m.member),
+        },
+        None => {
+            let views: Vec<String> = members
+                .iter()
+                .map(|m| format!("{} holds {:?}", m.member, m.partitions))
+                .collect();
+            format!("no live member holds the partition ({})", views.join(", "))
         }
     }
 }
@@ -288,16 +332,13 @@ fn classify(order: &OrderFact, facts: &EventFacts) -> LostEvent {
         ),
         _ => {
             let end = partition.map_or("unknown".to_string(), |p| p.end_offset.to_string());
-            let holder = match partition.and_then(|p| p.assigned_to.as_deref()) {
-                Some(m) => format!("assigned to {m}"),
-                None => "assigned to no member".to_string(),
-            };
+            let holder = holder(position.partition, partition, &facts.members);
             let committed = committed.map_or("nothing".to_string(), |c| format!("offset {c}"));
             lost(
                 LossStage::NotConsumed,
                 Some(position),
                 format!(
-                    "{at}: the group committed {committed} of end offset {end}, the partition {holder}; it never consumed that far"
+                    "{at}: the group committed {committed} of end offset {end}; {holder}; the group never consumed that far"
                 ),
             )
         }
@@ -311,6 +352,7 @@ pub fn judge_events(facts: &EventFacts, delay_bound_ms: u64) -> EventSummary {
         expected: facts.orders.len() as u64,
         delay_bound_ms,
         partitions: facts.partitions.clone(),
+        members: facts.members.clone(),
         settle: facts.settle,
         broker_error: facts.broker_error.clone(),
         ..EventSummary::default()
@@ -385,6 +427,18 @@ mod tests {
                     assigned_to: None,
                 },
             ],
+            members: vec![
+                MemberView {
+                    member: "analytics-a".into(),
+                    partitions: vec![0],
+                    last_stored: BTreeMap::new(),
+                },
+                MemberView {
+                    member: "analytics-b".into(),
+                    partitions: vec![1],
+                    last_stored: BTreeMap::new(),
+                },
+            ],
             ..Default::default()
         };
         let stored = |first_seen_ms, deliveries| StoredEvent {
@@ -421,7 +475,7 @@ mod tests {
         assert!(
             six.evidence.contains("partition 2 offset 845")
                 && six.evidence.contains("committed offset 700 of end offset 900")
-                && six.evidence.contains("assigned to no member"),
+                && six.evidence.contains("no live member holds the partition (analytics-a holds [0], analytics-b holds [1])"),
             "{}",
             six.evidence
         );

@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::measure::events::{PartitionFact, Position};
+use crate::measure::events::{MemberView, PartitionFact, Position};
 use crate::stack::topology::{ANALYTICS_GROUP, HTTP_PORT, LAG_EXPORTER, ORDERS_TOPIC};
-use crate::stack::Stack;
+use crate::stack::{ready, Service, Stack};
 
 /// A failure to read the broker's side.
 #[derive(Debug, thiserror::Error)]
@@ -109,4 +109,47 @@ pub async fn topic_index(stack: &Stack) -> Result<HashMap<Uuid, Vec<Position>>, 
         }
     }
     Ok(out)
+}
+
+/// What each analytics member says of itself (`/health`'s `consumer`):
+/// the partitions it holds and how far it got in each. Members that do
+/// not answer are left out.
+pub async fn member_views(stack: &Stack) -> Vec<MemberView> {
+    let client = ready::probe_client();
+    let mut out = Vec::new();
+    for n in stack.nodes_of(Service::Analytics) {
+        let Some(addr) = n.addr(HTTP_PORT) else {
+            continue;
+        };
+        let body: Option<serde_json::Value> = match client.get(format!("http://{addr}/health")).send().await {
+            Ok(r) => r.json().await.ok(),
+            Err(_) => None,
+        };
+        let Some(consumer) = body.as_ref().and_then(|b| b.get("consumer")) else {
+            continue;
+        };
+        let partitions = consumer["assignment"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p.as_i64()).map(|p| p as i32).collect())
+            .unwrap_or_default();
+        let last_stored = consumer["last_stored"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(p, v)| {
+                        Some((
+                            p.parse::<i32>().ok()?,
+                            (v["offset"].as_i64()?, v["at_unix_ms"].as_i64()?),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(MemberView {
+            member: n.name.clone(),
+            partitions,
+            last_stored,
+        });
+    }
+    out
 }

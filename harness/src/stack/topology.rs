@@ -383,7 +383,6 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
         };
         let mut n = NodeSpec::new(&name, Service::Analytics, z)
             .env("ZONE", z)
-            .env("GROUP_INSTANCE_ID", &name)
             .env(
                 "DATABASE_URL",
                 format!("postgres://{app_user}:{app_pw}@{analytics_proxy}:{PG_PORT}/analytics"),

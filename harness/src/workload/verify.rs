@@ -233,5 +233,6 @@ pub async fn verify_events(
         }
         Err(e) => out.broker_error = Some(e.to_string()),
     }
+    out.members = broker::member_views(stack).await;
     Ok(out)
 }

@@ -55,13 +55,6 @@ impl Consumer {
             .set("session.timeout.ms", "10000")
             .set("reconnect.backoff.max.ms", "1000")
             .set("topic.metadata.refresh.interval.ms", "5000");
-        // Static membership: a member that lost its session rejoins under
-        // the same identity, so the coordinator replaces it instead of
-        // keeping the old member beside the new one (see
-        // docs/findings/tansu-0.6-ghost-group-member.md).
-        if let Some(id) = &cfg.instance_id {
-            client.set("group.instance.id", id);
-        }
         let consumer: StreamConsumer = client.create()?;
         Ok(Consumer {
             consumer,
@@ -69,7 +62,10 @@ impl Consumer {
         })
     }
 
-    /// Applies the schema, subscribes, and consumes forever.
+    /// Applies the schema, subscribes, and consumes forever. Once a second
+    /// the loop publishes what it holds and how far it got (local calls,
+    /// no broker round trip) for the [`crate::watchdog`] task, and leaves
+    /// and rejoins the group when that task asks it to.
     pub async fn run(self, state: Arc<State>) {
         let mut delay = Duration::from_millis(200);
         loop {
@@ -88,72 +84,76 @@ impl Consumer {
         }
         state.ready.store(true, Ordering::Release);
         tracing::info!(topic = %self.topic, "consuming");
-        let mut last_lag_check = tokio::time::Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            match self.consumer.recv().await {
-                Ok(msg) => {
-                    let key = msg.key().and_then(|k| std::str::from_utf8(k).ok());
-                    let Some(order_id) = key.and_then(|k| k.parse::<Uuid>().ok()) else {
-                        tracing::warn!(
-                            offset = msg.offset(),
-                            "message without an order id key; skipped"
-                        );
-                        continue;
-                    };
-                    store_until_done(&state, order_id, msg.partition(), msg.offset()).await;
-                    if let Err(e) = self.consumer.commit_message(&msg, CommitMode::Async) {
-                        tracing::warn!(error = %e, "offset commit failed; the message may be read again");
+            // `recv` is cancel-safe: a message is taken off the queue only
+            // when it is returned.
+            tokio::select! {
+                received = self.consumer.recv() => match received {
+                    Ok(msg) => {
+                        let key = msg.key().and_then(|k| std::str::from_utf8(k).ok());
+                        let Some(order_id) = key.and_then(|k| k.parse::<Uuid>().ok()) else {
+                            tracing::warn!(
+                                offset = msg.offset(),
+                                "message without an order id key; skipped"
+                            );
+                            continue;
+                        };
+                        store_until_done(&state, order_id, msg.partition(), msg.offset()).await;
+                        if let Err(e) = self.consumer.commit_message(&msg, CommitMode::Async) {
+                            tracing::warn!(error = %e, "offset commit failed; the message may be read again");
+                        }
+                        state.progress.stored(msg.partition(), msg.offset());
+                        metrics::counter!("events_consumed_total").increment(1);
                     }
-                    state.progress.stored(msg.partition(), msg.offset());
-                    metrics::counter!("events_consumed_total").increment(1);
+                    Err(e) => {
+                        tracing::warn!(error = %e, "consume failed");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                },
+                _ = tick.tick() => {
+                    self.publish_holdings(&state);
+                    if state.progress.take_rejoin() {
+                        self.rejoin();
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "consume failed");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-            if last_lag_check.elapsed() > Duration::from_secs(1) {
-                last_lag_check = tokio::time::Instant::now();
-                self.update_lag(&state).await;
             }
         }
     }
 
-    /// Sums high watermark − position over the assigned partitions. The
-    /// librdkafka calls block, so they run off the async workers.
-    async fn update_lag(&self, state: &Arc<State>) {
+    /// Records the partitions this member holds and its position in each
+    /// (librdkafka's local state: no broker call).
+    fn publish_holdings(&self, state: &State) {
         let Ok(assignment) = self.consumer.assignment() else {
             return;
         };
-        state
-            .progress
-            .assigned(assignment.elements().iter().map(|e| e.partition()).collect());
-        let Ok(positions) = self.consumer.position() else {
-            return;
-        };
-        let mut lag = 0i64;
-        for elem in assignment.elements() {
-            let watermarks = tokio::task::block_in_place(|| {
-                self.consumer.fetch_watermarks(
-                    elem.topic(),
-                    elem.partition(),
-                    Duration::from_millis(500),
-                )
-            });
-            let Ok((_, high)) = watermarks else {
-                return;
-            };
-            let position = positions
-                .find_partition(elem.topic(), elem.partition())
-                .map(|p| p.offset());
-            let consumed = match position {
-                Some(Offset::Offset(o)) => o,
-                _ => 0,
-            };
-            lag += (high - consumed).max(0);
+        let positions = self.consumer.position().ok();
+        let held = assignment
+            .elements()
+            .iter()
+            .map(|e| {
+                let position = positions
+                    .as_ref()
+                    .and_then(|p| p.find_partition(e.topic(), e.partition()))
+                    .and_then(|p| match p.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    });
+                (e.partition(), position)
+            })
+            .collect();
+        state.progress.assigned(held);
+    }
+
+    /// Leaves the group and joins it again, which makes the coordinator
+    /// rebalance among the members that are really there.
+    fn rejoin(&self) {
+        metrics::counter!("consumer_forced_rebalances_total").increment(1);
+        self.consumer.unsubscribe();
+        if let Err(e) = self.consumer.subscribe(&[&self.topic]) {
+            tracing::error!(error = %e, "subscribing again failed");
         }
-        state.lag.store(lag, Ordering::Relaxed);
-        metrics::gauge!("kafka_consumer_lag").set(lag as f64);
     }
 }
 

@@ -8,6 +8,7 @@
 //! duplicates the relay published visible to the harness.
 
 mod consume;
+mod watchdog;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -33,8 +34,6 @@ pub struct Config {
     kafka_brokers: String,
     topic: String,
     group_id: String,
-    /// `group.instance.id` (static membership), when set.
-    instance_id: Option<String>,
 }
 
 impl Config {
@@ -50,8 +49,6 @@ impl Config {
             kafka_brokers: config::string("KAFKA_BROKERS", "kafka:9092"),
             topic: config::string("ORDERS_TOPIC", "orders"),
             group_id: config::string("GROUP_ID", "analytics"),
-            instance_id: Some(config::string("GROUP_INSTANCE_ID", ""))
-                .filter(|s| !s.is_empty()),
         })
     }
 }
@@ -73,19 +70,27 @@ pub struct State {
 /// which `/health` reports beside the broker's (the lag exporter's).
 #[derive(Default)]
 pub struct Progress {
-    assignment: std::sync::Mutex<Vec<i32>>,
-    /// Per partition: the offset of the last message stored, and when (ms
-    /// since the epoch).
+    /// Per partition held: the position (next offset to read), if known.
+    held: std::sync::Mutex<Vec<(i32, Option<i64>)>>,
+    /// Per partition it stored from: the offset of the last message
+    /// stored, and when (ms since the epoch).
     stored: std::sync::Mutex<std::collections::BTreeMap<i32, (i64, i64)>>,
+    /// Set by the watchdog: leave and rejoin the group.
+    rejoin: AtomicBool,
 }
 
 impl Progress {
-    /// Records the partitions assigned to this member.
-    pub fn assigned(&self, mut partitions: Vec<i32>) {
-        partitions.sort_unstable();
-        if let Ok(mut a) = self.assignment.lock() {
-            *a = partitions;
+    /// Records the partitions held and the position in each.
+    pub fn assigned(&self, mut held: Vec<(i32, Option<i64>)>) {
+        held.sort_unstable();
+        if let Ok(mut h) = self.held.lock() {
+            *h = held;
         }
+    }
+
+    /// The partitions held and the position in each.
+    pub fn held(&self) -> Vec<(i32, Option<i64>)> {
+        self.held.lock().map(|h| h.clone()).unwrap_or_default()
     }
 
     /// Records a stored message.
@@ -99,8 +104,18 @@ impl Progress {
         }
     }
 
+    /// Asks the consumer loop to leave and rejoin the group.
+    pub fn request_rejoin(&self) {
+        self.rejoin.store(true, Ordering::Release);
+    }
+
+    /// Whether a rejoin was asked for (and clears the request).
+    pub fn take_rejoin(&self) -> bool {
+        self.rejoin.swap(false, Ordering::AcqRel)
+    }
+
     fn to_json(&self) -> serde_json::Value {
-        let assignment = self.assignment.lock().map(|a| a.clone()).unwrap_or_default();
+        let assignment: Vec<i32> = self.held().into_iter().map(|(p, _)| p).collect();
         let stored: serde_json::Map<String, serde_json::Value> = self
             .stored
             .lock()
@@ -148,6 +163,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match watchdog::Watchdog::new(&cfg) {
+        Ok(w) => {
+            tokio::spawn(w.run(state.clone()));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot configure the watchdog's Kafka client");
+            return ExitCode::from(2);
+        }
+    }
     tokio::spawn(consumer.run(state.clone()));
     let routes = Router::new()
         .route("/events/{order_id}", get(event))
