@@ -586,14 +586,12 @@ pub async fn run_on(
                 );
                 let restores: Vec<RestorePoint> = entries
                     .iter()
-                    .filter(|e| is_restore(e))
-                    .filter_map(|e| {
-                        Some(RestorePoint {
-                            lost_us: e.injected_at_us,
-                            point_us: (e.recovered_to_unix_ms? as i64
-                                - clock.start_unix_ms as i64)
-                                * 1000,
-                        })
+                    .filter(|e| is_restore(e) && e.error.is_none())
+                    .map(|e| RestorePoint {
+                        lost_us: e.injected_at_us,
+                        point_us: e
+                            .recovered_to_unix_ms
+                            .map(|ms| (ms as i64 - clock.start_unix_ms as i64) * 1000),
                     })
                     .collect();
                 writes.explained = explain_lost_writes(&writes.lost_acks, &terms, &restores);

@@ -436,6 +436,11 @@ fn fault_checks(m: &Measurements) -> Vec<Check> {
                         "restored to {point_text}; no acknowledged write lost"
                     )),
                 }
+            } else if s.error.is_none() {
+                notes.push(format!(
+                    "the restored database holds no order: it was restored to a point before the first; {} acknowledged writes lost",
+                    f.lost_writes
+                ));
             }
             if let Some(e) = &s.error {
                 notes.push(e.clone());

@@ -267,16 +267,15 @@ pub struct LostWrite {
     pub evidence: String,
 }
 
-/// A restore from backup: when it ran and the newest commit it brought
-/// back, both µs from the run's start (the point may be negative: before
-/// the run).
+/// A restore from backup: when the database was lost and the newest
+/// commit the restore brought back, µs from the run's start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RestorePoint {
     /// When the database was lost.
     pub lost_us: u64,
-    /// The newest commit the restored database holds, µs from the run's
-    /// start (negative: before the run began).
-    pub point_us: i64,
+    /// The newest order the restored database holds (negative: before the
+    /// run began; `None`: it holds no order at all).
+    pub point_us: Option<i64>,
 }
 
 fn secs(us: u64) -> String {
@@ -305,14 +304,17 @@ pub fn explain_lost_writes(
             let who = by.as_deref().unwrap_or("an unknown node");
             if let Some(r) = restores
                 .iter()
-                .find(|r| r.lost_us >= *at && (*at as i64) > r.point_us)
+                .find(|r| r.lost_us >= *at && r.point_us.is_none_or(|p| (*at as i64) > p))
             {
+                let point = match r.point_us {
+                    Some(p) => format!("after the restored point ({:.1} s)", p as f64 / 1e6),
+                    None => "and the restored database holds no order at all".to_string(),
+                };
                 return explained(
                     LossCause::AfterRestorePoint,
                     format!(
-                        "acknowledged by {who} at {}, after the restored point ({:.1} s), before the database was lost at {}",
+                        "acknowledged by {who} at {}, {point}; the database was lost at {}",
                         secs(*at),
-                        r.point_us as f64 / 1e6,
                         secs(r.lost_us)
                     ),
                 );
@@ -428,7 +430,7 @@ mod tests {
             ack(3, 26_000_000, None),
             ack(4, 61_000_000, Some("pg-b".into())),
         ];
-        let restores = [RestorePoint { lost_us: 62_000_000, point_us: 50_000_000 }];
+        let restores = [RestorePoint { lost_us: 62_000_000, point_us: Some(50_000_000) }];
         let e = explain_lost_writes(&lost, &terms, &restores);
         let causes: Vec<LossCause> = e.iter().map(|w| w.cause).collect();
         assert_eq!(

@@ -96,9 +96,10 @@ postgresql:
     - host all all all scram-sha-256
   parameters:
     unix_socket_directories: /var/run/postgresql
-    # The member's own name: the services return it with every write, so
-    # a lost write names the node that acknowledged it.
-    cluster_name: {name}
+    # The member's own name, as a custom setting (Patroni sets
+    # cluster_name to the scope): the services return it with every write,
+    # so a lost write names the node that acknowledged it.
+    faultline.node: {name}
 tags:
   nofailover: false
   noloadbalance: false
@@ -228,7 +229,7 @@ mod tests {
         assert!(y.contains("synchronous_mode: true"));
         assert!(y.contains(&format!("ttl: {}", s.patroni.ttl)));
         assert!(y.contains("connect_address: pg-a:5432"));
-        assert!(y.contains("cluster_name: pg-a"));
+        assert!(y.contains("faultline.node: pg-a"));
         assert!(y.contains("archive_timeout: 30"));
         assert!(y.contains("archive-push %p"));
         assert!(!y.contains("method: pgbackrest"));

@@ -1,4 +1,15 @@
 //! The consumer loop: store, then commit.
+//!
+//! Analytics keeps its own record of how far it consumed each partition
+//! (`consumer_offsets`), updated in the transaction that stores the event:
+//! the database, not the broker, says what has been stored. When the
+//! broker hands over a message beyond that point — the database was
+//! restored from a backup to an earlier point, while the group's offsets on
+//! the broker kept their place — the member seeks back and reads the gap
+//! again, so a restore never loses an event that is still in the topic.
+//! (This is the pattern Kafka's consumer documentation gives for results
+//! stored outside Kafka: keep the offsets with the results.) The broker's
+//! committed offsets are still advanced, for the lag the stack reports.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -22,6 +33,25 @@ CREATE TABLE IF NOT EXISTS events (
     kafka_partition integer NOT NULL,
     kafka_offset    bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS consumer_offsets (
+    topic       text NOT NULL,
+    partition   integer NOT NULL,
+    next_offset bigint NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+";
+
+/// The next offset the database expects on a partition, locked for the
+/// rest of the transaction.
+const NEXT_OFFSET: &str =
+    "SELECT next_offset FROM consumer_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE";
+
+/// Moves the partition's next offset forward (never back: a re-read of an
+/// older message leaves it where it is).
+const ADVANCE: &str = "
+INSERT INTO consumer_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)
+ON CONFLICT (topic, partition) DO UPDATE SET
+    next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset)
 ";
 
 /// Stores one event; a second *distinct* message for the same order bumps
@@ -100,7 +130,51 @@ impl Consumer {
                             );
                             continue;
                         };
-                        store_until_done(&state, order_id, msg.partition(), msg.offset()).await;
+                        let (partition, offset) = (msg.partition(), msg.offset());
+                        let mut stored =
+                            store_until_done(&state, &self.topic, order_id, partition, offset, false)
+                                .await;
+                        if let Stored::Gap { expected } = stored {
+                            // The database is behind the broker: read the gap
+                            // again, from where it stops (or from the earliest
+                            // message the broker still has).
+                            let earliest = tokio::task::block_in_place(|| {
+                                self.consumer
+                                    .fetch_watermarks(&self.topic, partition, Duration::from_secs(5))
+                                    .map(|(low, _)| low)
+                            });
+                            let resume = match earliest {
+                                Ok(low) => expected.max(low),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "the partition's earliest offset could not be read; retrying the message");
+                                    continue;
+                                }
+                            };
+                            if offset <= resume {
+                                stored = store_until_done(&state, &self.topic, order_id, partition, offset, true).await;
+                            } else {
+                                tracing::warn!(
+                                    partition,
+                                    offset,
+                                    resume,
+                                    "the database has stored this partition only up to an earlier offset (restored from a backup?); reading the gap again"
+                                );
+                                metrics::counter!("consumer_gap_rereads_total").increment(1);
+                                let sought = tokio::task::block_in_place(|| {
+                                    self.consumer.seek(
+                                        &self.topic,
+                                        partition,
+                                        Offset::Offset(resume),
+                                        Duration::from_secs(5),
+                                    )
+                                });
+                                if let Err(e) = sought {
+                                    tracing::warn!(error = %e, partition, resume, "seeking back failed; the message will be read again");
+                                }
+                                continue;
+                            }
+                        }
+                        debug_assert_eq!(stored, Stored::Stored);
                         if let Err(e) = self.consumer.commit_message(&msg, CommitMode::Async) {
                             tracing::warn!(error = %e, "offset commit failed; the message may be read again");
                         }
@@ -167,27 +241,59 @@ async fn migrate(state: &State) -> Result<(), Box<dyn std::error::Error + Send +
     Ok(())
 }
 
-/// Retries the upsert until it succeeds: a message is never skipped because
-/// the database is failing over. Each attempt is bounded, so a statement
-/// stuck on a connection whose peer vanished is abandoned and retried on a
-/// new one rather than holding the consumer loop (and its partitions).
-async fn store_until_done(state: &State, order_id: Uuid, partition: i32, offset: i64) {
+/// What storing a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// The event and the partition's offset are stored.
+    Stored,
+    /// Nothing stored: the message lies beyond the offset the database
+    /// expects next on its partition (0 when it has none).
+    Gap {
+        /// The offset the database expects next.
+        expected: i64,
+    },
+}
+
+/// Stores the event and advances the partition's offset in one
+/// transaction, retrying until the database answers: a message is never
+/// skipped because the database is failing over. Unless `force`, a message
+/// beyond the offset the database expects is not stored ([`Stored::Gap`]).
+/// Each attempt is bounded, so a statement stuck on a connection whose peer
+/// vanished is abandoned and retried on a new one rather than holding the
+/// consumer loop (and its partitions).
+async fn store_until_done(
+    state: &State,
+    topic: &str,
+    order_id: Uuid,
+    partition: i32,
+    offset: i64,
+    force: bool,
+) -> Stored {
     let mut delay = Duration::from_millis(100);
     let bound = state.cfg.db.acquire_timeout * 3;
     loop {
         let attempt = async {
-            let client = state.pool.get().await?;
-            client
-                .execute(UPSERT, &[&order_id, &partition, &offset])
+            let mut client = state.pool.get().await?;
+            let tx = client.transaction().await?;
+            let expected: i64 = tx
+                .query_opt(NEXT_OFFSET, &[&topic, &partition])
+                .await?
+                .map_or(0, |r| r.get(0));
+            if offset > expected && !force {
+                return Ok(Stored::Gap { expected });
+            }
+            tx.execute(UPSERT, &[&order_id, &partition, &offset]).await?;
+            tx.execute(ADVANCE, &[&topic, &partition, &(offset + 1)])
                 .await?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            tx.commit().await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Stored::Stored)
         };
         let result = match tokio::time::timeout(bound, attempt).await {
             Ok(r) => r,
             Err(_) => Err(format!("no answer within {bound:?}").into()),
         };
         match result {
-            Ok(()) => return,
+            Ok(stored) => return stored,
             Err(e) => {
                 tracing::warn!(error = %e, %order_id, "storing the event failed; retrying");
                 tokio::time::sleep(delay).await;

@@ -6,8 +6,10 @@
 //! that gives a partition to a member that no longer exists, and nothing
 //! ever reassigns it — the partition's lag grows while every live member
 //! consumes the rest. A member that sees a partition it does not hold make
-//! no progress for [`STALL`] while messages wait leaves the group and joins
-//! again: the leave makes the coordinator rebalance among the live members.
+//! no progress for [`STALL`] while messages wait — and whose own partitions
+//! are not stuck too, which would point at a shared cause such as the
+//! database — leaves the group and joins again: the leave makes the
+//! coordinator rebalance among the live members.
 //! With a broker whose coordinator expires members and rebalances, this
 //! never fires (a live member holding a stuck partition keeps its own
 //! partitions; the watchdog only looks at partitions it does not hold).
@@ -68,20 +70,27 @@ impl StallWatch {
         own: &[i32],
     ) -> Option<Vec<i32>> {
         let mut stalled = Vec::new();
+        let mut own_stalled = false;
         for p in partitions {
             let entry = self.seen.entry(p.partition).or_insert((p.committed, now));
             if entry.0 != p.committed {
                 *entry = (p.committed, now);
             }
             let waiting = p.end > p.committed.unwrap_or(0);
-            if waiting && now.duration_since(entry.1) >= STALL && !own.contains(&p.partition) {
-                stalled.push(p.partition);
+            if waiting && now.duration_since(entry.1) >= STALL {
+                if own.contains(&p.partition) {
+                    own_stalled = true;
+                } else {
+                    stalled.push(p.partition);
+                }
             }
         }
         let cooled = self
             .last_forced
             .is_none_or(|at| now.duration_since(at) >= COOL_DOWN);
-        if stalled.is_empty() || !cooled {
+        // When this member's own partitions are stuck too, the cause is
+        // shared (the database is down, say): a rebalance would not help.
+        if stalled.is_empty() || own_stalled || !cooled {
             return None;
         }
         self.last_forced = Some(now);
@@ -215,6 +224,18 @@ mod tests {
         assert_eq!(w.observe(soon, &[p(1, 280, 700)], &[0]), None);
         let after = later + COOL_DOWN + STALL;
         assert_eq!(w.observe(after, &[p(1, 280, 700)], &[0]), Some(vec![1]));
+    }
+
+    #[test]
+    fn a_stall_this_member_shares_is_not_a_missing_member() {
+        let t0 = Instant::now();
+        let mut w = StallWatch::default();
+        w.observe(t0, &[p(0, 5, 9), p(1, 7, 20)], &[1]);
+        let later = t0 + STALL;
+        assert_eq!(w.observe(later, &[p(0, 5, 9), p(1, 7, 30)], &[1]), None);
+        // Its own partition moves again: the other one is someone else's.
+        let after = later + STALL;
+        assert_eq!(w.observe(after, &[p(0, 5, 9), p(1, 30, 30)], &[1]), Some(vec![0]));
     }
 
     #[test]

@@ -94,7 +94,9 @@ async fn create(Extract(state): Extract<Arc<State>>, Json(new): Json<NewOrder>) 
             };
             // The order, and which database node acknowledged it.
             let mut body = serde_json::to_value(&c.order).unwrap_or_default();
-            body["db_node"] = c.db_node.into();
+            if !c.db_node.is_empty() {
+                body["db_node"] = c.db_node.into();
+            }
             (status, Json(body)).into_response()
         }
         Err(e) => unavailable(e),

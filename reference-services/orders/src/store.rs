@@ -86,9 +86,9 @@ pub enum StoreError {
     Statement(#[from] tokio_postgres::Error),
 }
 
-/// The node that runs the statement: each Patroni member sets its
-/// `cluster_name` to its own name.
-const DB_NODE: &str = "current_setting('cluster_name')";
+/// The node that runs the statement: each Patroni member sets the custom
+/// setting `faultline.node` to its own name (empty where it is not set).
+const DB_NODE: &str = "coalesce(current_setting('faultline.node', true), '')";
 
 const ORDER_COLUMNS: &str =
     "id, customer, amount_cents, zone, (extract(epoch FROM created_at) * 1000)::bigint";
@@ -110,8 +110,9 @@ pub struct Created {
     pub order: Order,
     /// Whether this call created it (`false` for a replay).
     pub new: bool,
-    /// The PostgreSQL node that committed it (its `cluster_name`, the
-    /// Patroni member's name): which node acknowledged the write.
+    /// The PostgreSQL node that committed it (the Patroni member's name,
+    /// from its `faultline.node` setting; empty where it is not set): which
+    /// node acknowledged the write.
     pub db_node: String,
 }
 
