@@ -265,3 +265,63 @@ async fn every_lost_event_is_placed_at_the_stage_it_stopped() {
     assert_eq!(stage_of(&events, unproduced), Some(LossStage::NotInTopic));
     assert!(facts.settle.drained);
 }
+
+/// The fault of a run's report, with its journal entry.
+fn the_fault(outcome: &faultline::run::RunOutcome) -> (faultline::report::FaultRecord, faultline::faults::JournalEntry) {
+    let journal = std::fs::read_to_string(outcome.dir.join("faults.jsonl")).unwrap();
+    let reverted: faultline::faults::JournalEntry = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "reverted")
+        .map(|v| serde_json::from_value(v).unwrap())
+        .next()
+        .expect("the fault was reverted");
+    (outcome.report.faults[0].clone(), reverted)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identical_freezes_read_the_same_rto() {
+    let stack = start_stack(StackSettings::default()).await;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let out = std::env::temp_dir().join(format!("faultline-freeze-{}", std::process::id()));
+
+    // A freeze the bound tolerates made no request bad: no outage, every
+    // time — not whichever request happened to be answered first.
+    let mut rtos = Vec::new();
+    for round in 0..3 {
+        let outcome = faultline::Scenario::load(fixtures.join("freeze-wide.toml"))
+            .unwrap()
+            .out_dir(out.join(format!("wide-{round}")))
+            .run(&stack)
+            .await
+            .unwrap();
+        let (fault, journal) = the_fault(&outcome);
+        let held = journal.revert_requested_at_us.unwrap() - journal.injected_at_us;
+        eprintln!(
+            "wide bound, round {round}: RTO {:?} ms, outage {}, freeze held ≥ {} ms, engine call {} ms",
+            fault.rto_ms, fault.outage, held / 1000, fault.inject_call_ms
+        );
+        assert!(!fault.outage, "round {round}: {fault:?}");
+        rtos.push(fault.rto_ms.unwrap());
+    }
+    let spread = rtos.iter().cloned().fold(f64::MIN, f64::max) - rtos.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread <= 50.0, "RTOs {rtos:?} differ by {spread} ms");
+
+    // Under the profile's 2 s bound, the same freeze is an outage that lasts
+    // at least as long as the freeze surely held (from the moment it was in
+    // effect to the moment its revert was asked for).
+    let outcome = faultline::Scenario::load(fixtures.join("freeze-tight.toml"))
+        .unwrap()
+        .out_dir(out.join("tight"))
+        .run(&stack)
+        .await
+        .unwrap();
+    let (fault, journal) = the_fault(&outcome);
+    let held_ms = (journal.revert_requested_at_us.unwrap() - journal.injected_at_us) as f64 / 1000.0;
+    let rto = fault.rto_ms.expect("recovered");
+    eprintln!("2 s bound: RTO {rto} ms for a freeze held ≥ {held_ms} ms");
+    assert!(fault.outage);
+    assert!(rto >= held_ms, "RTO {rto} ms is shorter than the freeze ({held_ms} ms)");
+    assert!(rto <= held_ms + 2_000.0, "RTO {rto} ms: more than the freeze and a drain");
+    let _ = std::fs::remove_dir_all(&out);
+}

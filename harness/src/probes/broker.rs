@@ -77,13 +77,14 @@ async fn get(url: &str, what: &'static str, timeout: Duration) -> Result<String,
     }
 }
 
-/// The analytics group's lag on the orders topic, per partition.
-pub async fn group_lag(stack: &Stack) -> Result<GroupLag, BrokerReadError> {
+/// The analytics group's lag on the orders topic, per partition, asked
+/// with a `timeout`.
+pub async fn group_lag(stack: &Stack, timeout: Duration) -> Result<GroupLag, BrokerReadError> {
     let url = format!(
         "{}/lag?group={ANALYTICS_GROUP}&topic={ORDERS_TOPIC}",
         exporter(stack)?
     );
-    let body = get(&url, "the group's offsets", Duration::from_secs(10)).await?;
+    let body = get(&url, "the group's offsets", timeout).await?;
     serde_json::from_str(&body).map_err(|e| BrokerReadError::Read {
         what: "the group's offsets",
         reason: e.to_string(),

@@ -42,9 +42,11 @@ impl Probes {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
+                // Stop first: no sample starts once the run has finished.
                 tokio::select! {
-                    _ = tick.tick() => {}
+                    biased;
                     _ = stopped.changed() => break,
+                    _ = tick.tick() => {}
                 }
                 sample_once(&stack, &client, &clock, &mut samples).await;
             }
@@ -98,7 +100,7 @@ async fn sample_once(
         };
         push(format!("{HEALTH}:{}", n.name), health);
     }
-    if let Ok(lag) = broker::group_lag(stack).await {
+    if let Ok(lag) = broker::group_lag(stack, Duration::from_secs(2)).await {
         for p in &lag.partitions {
             push(format!("{CONSUMER_LAG}:p{}", p.partition), p.lag() as f64);
         }

@@ -62,6 +62,28 @@ impl Default for GatewaySettings {
     }
 }
 
+/// The analytics consumer group's timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerSettings {
+    /// The group session timeout: a member silent this long is expired.
+    #[serde(with = "humantime_serde")]
+    pub session_timeout: Duration,
+    /// How long a partition no live member holds may stall, messages
+    /// waiting, before a member forces a rebalance (the analytics watchdog,
+    /// a workaround for the broker: docs/findings/).
+    #[serde(with = "humantime_serde")]
+    pub stall_limit: Duration,
+}
+
+impl Default for ConsumerSettings {
+    fn default() -> Self {
+        ConsumerSettings {
+            session_timeout: Duration::from_secs(10),
+            stall_limit: Duration::from_secs(20),
+        }
+    }
+}
+
 /// Everything that shapes one stack.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StackSettings {
@@ -80,6 +102,9 @@ pub struct StackSettings {
     pub gateway: GatewaySettings,
     /// Analytics consumers (spread over the zones).
     pub analytics_replicas: u32,
+    /// The analytics consumer group's timers.
+    #[serde(default)]
+    pub consumer: ConsumerSettings,
     /// PostgreSQL's `archive_timeout`: a WAL segment is archived to the
     /// backup region at least this often while there are writes. It bounds
     /// what a restore from backup can lose.
@@ -105,6 +130,7 @@ impl Default for StackSettings {
             health_check_fall: 3,
             gateway: GatewaySettings::default(),
             analytics_replicas: 2,
+            consumer: ConsumerSettings::default(),
             archive_interval: Duration::from_secs(30),
             base_backup_interval: Duration::from_secs(600),
         }
@@ -112,6 +138,25 @@ impl Default for StackSettings {
 }
 
 impl StackSettings {
+    /// How long the stack may take to be ready again after a network cut
+    /// heals, from its own timers, each of which can hold recovery up in
+    /// turn: Patroni's leader TTL and two HA loops (a cut-off node rejoins,
+    /// rewound if it led); the consumer group's session timeout, the
+    /// watchdog's stall limit and a rebalance (a member that lost its
+    /// session rejoins; a partition left to a vanished member is taken
+    /// back); the gateway breaker's reset timeout (a circuit opened during
+    /// the cut tries again); the ingress's health checks (a gateway is put
+    /// back after `fall + rise` checks); the services' 10 s TCP user timeout
+    /// (a connection cut mid-statement fails).
+    pub fn heal_bound(&self) -> Duration {
+        let patroni = Duration::from_secs(u64::from(self.patroni.ttl + 2 * self.patroni.loop_wait));
+        let rebalance = Duration::from_secs(5);
+        let consumer = self.consumer.session_timeout + self.consumer.stall_limit + rebalance;
+        let ingress = self.health_check_interval * (self.health_check_fall + 2);
+        let tcp_user_timeout = Duration::from_secs(10);
+        patroni + consumer + self.gateway.breaker_reset_timeout + ingress + tcp_user_timeout
+    }
+
     /// A short hash identifying these settings (labels a stack so that a
     /// run can tell whether an existing stack fits its profile).
     pub fn fingerprint(&self) -> String {
@@ -136,6 +181,13 @@ mod tests {
             !broken.is_valid(),
             "the NOTES trial's values break the rule"
         );
+    }
+
+    #[test]
+    fn the_heal_bound_adds_up_the_stacks_own_timers() {
+        // 14 s Patroni + 35 s consumer group + 30 s breaker + 10 s ingress
+        // + 10 s TCP user timeout.
+        assert_eq!(StackSettings::default().heal_bound(), Duration::from_secs(99));
     }
 
     #[test]

@@ -384,6 +384,14 @@ pub fn nodes(settings: &StackSettings) -> Vec<NodeSpec> {
         let mut n = NodeSpec::new(&name, Service::Analytics, z)
             .env("ZONE", z)
             .env(
+                "KAFKA_SESSION_TIMEOUT",
+                humantime::format_duration(settings.consumer.session_timeout).to_string(),
+            )
+            .env(
+                "CONSUMER_STALL_LIMIT",
+                humantime::format_duration(settings.consumer.stall_limit).to_string(),
+            )
+            .env(
                 "DATABASE_URL",
                 format!("postgres://{app_user}:{app_pw}@{analytics_proxy}:{PG_PORT}/analytics"),
             )

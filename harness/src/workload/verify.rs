@@ -187,7 +187,7 @@ pub async fn verify_events(
         let relayed = facts.iter().all(|o| o.outbox != Outbox::Unpublished);
         let (leader, db) = leader_client(stack, "analytics", wait).await?;
         let stored = stored_events(&db, &leader, &ids).await?.len();
-        let consumed = match broker::group_lag(stack).await {
+        let consumed = match broker::group_lag(stack, Duration::from_secs(10)).await {
             Ok(lag) => lag.total_lag == 0,
             Err(e) => {
                 tracing::debug!(error = %e, "the group's lag could not be read");
@@ -218,7 +218,7 @@ pub async fn verify_events(
         ..EventFacts::default()
     };
     let broker = async {
-        let lag = broker::group_lag(stack).await?;
+        let lag = broker::group_lag(stack, Duration::from_secs(10)).await?;
         let topic = if out.stored.len() < out.orders.len() {
             broker::topic_index(stack).await?
         } else {

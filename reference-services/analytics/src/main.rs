@@ -34,6 +34,10 @@ pub struct Config {
     kafka_brokers: String,
     topic: String,
     group_id: String,
+    /// The group session timeout (`session.timeout.ms`).
+    session_timeout: Duration,
+    /// How long a partition may stall before the watchdog acts.
+    stall_limit: Duration,
 }
 
 impl Config {
@@ -49,6 +53,8 @@ impl Config {
             kafka_brokers: config::string("KAFKA_BROKERS", "kafka:9092"),
             topic: config::string("ORDERS_TOPIC", "orders"),
             group_id: config::string("GROUP_ID", "analytics"),
+            session_timeout: config::duration("KAFKA_SESSION_TIMEOUT", Duration::from_secs(10))?,
+            stall_limit: config::duration("CONSUMER_STALL_LIMIT", watchdog::STALL)?,
         })
     }
 }

@@ -31,14 +31,16 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::{Config, State};
 
-/// How long a partition with messages waiting may make no progress before
-/// the member forces a rebalance: twice the group's session timeout (10 s),
-/// so that an ordinary member loss — expired after one session timeout,
-/// then a rebalance — stays the coordinator's to fix.
+/// The default of how long a partition with messages waiting may make no
+/// progress before the member forces a rebalance (`CONSUMER_STALL_LIMIT`):
+/// twice the group's session timeout, so that an ordinary member loss —
+/// expired after one session timeout, then a rebalance — stays the
+/// coordinator's to fix.
 pub const STALL: Duration = Duration::from_secs(20);
 
-/// The least time between two forced rebalances by this member.
-pub const COOL_DOWN: Duration = Duration::from_secs(60);
+/// The least time between two forced rebalances by this member, in stall
+/// limits.
+const COOL_DOWN_STALLS: u32 = 3;
 
 /// One partition as the broker reports it: the group's committed offset and
 /// the partition's end offset.
@@ -53,14 +55,25 @@ pub struct PartitionState {
 }
 
 /// Watches the group's progress on every partition.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StallWatch {
+    /// How long a partition may make no progress with messages waiting.
+    stall: Duration,
     /// Per partition: the committed offset last seen and since when.
     seen: HashMap<i32, (Option<i64>, Instant)>,
     last_forced: Option<Instant>,
 }
 
 impl StallWatch {
+    /// A watch that calls a partition stalled after `stall`.
+    pub fn new(stall: Duration) -> Self {
+        StallWatch {
+            stall,
+            seen: HashMap::new(),
+            last_forced: None,
+        }
+    }
+
     /// Takes in one reading; returns the partitions that stalled, not held
     /// by this member, when it is time to force a rebalance.
     pub fn observe(
@@ -77,7 +90,7 @@ impl StallWatch {
                 *entry = (p.committed, now);
             }
             let waiting = p.end > p.committed.unwrap_or(0);
-            if waiting && now.duration_since(entry.1) >= STALL {
+            if waiting && now.duration_since(entry.1) >= self.stall {
                 if own.contains(&p.partition) {
                     own_stalled = true;
                 } else {
@@ -87,7 +100,7 @@ impl StallWatch {
         }
         let cooled = self
             .last_forced
-            .is_none_or(|at| now.duration_since(at) >= COOL_DOWN);
+            .is_none_or(|at| now.duration_since(at) >= self.stall * COOL_DOWN_STALLS);
         // When this member's own partitions are stuck too, the cause is
         // shared (the database is down, say): a rebalance would not help.
         if stalled.is_empty() || own_stalled || !cooled {
@@ -107,6 +120,7 @@ const EVERY: Duration = Duration::from_secs(2);
 pub struct Watchdog {
     client: Arc<BaseConsumer>,
     topic: String,
+    stall: Duration,
 }
 
 impl Watchdog {
@@ -122,13 +136,14 @@ impl Watchdog {
         Ok(Watchdog {
             client: Arc::new(client),
             topic: cfg.topic.clone(),
+            stall: cfg.stall_limit,
         })
     }
 
     /// Reads the broker every [`EVERY`]: updates this member's lag and asks
     /// the consumer loop to rejoin when a partition it does not hold stalls.
     pub async fn run(self, state: Arc<State>) {
-        let mut watch = StallWatch::default();
+        let mut watch = StallWatch::new(self.stall);
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -154,7 +169,8 @@ impl Watchdog {
                 tracing::warn!(
                     ?stalled,
                     held = ?own,
-                    "partitions this member does not hold made no progress for {STALL:?} with messages waiting; leaving and rejoining the group to force a rebalance"
+                    "partitions this member does not hold made no progress for {:?} with messages waiting; leaving and rejoining the group to force a rebalance",
+                    self.stall
                 );
                 state.progress.request_rejoin();
             }
@@ -212,7 +228,7 @@ mod tests {
     #[test]
     fn a_partition_nobody_consumes_forces_one_rebalance_per_cool_down() {
         let t0 = Instant::now();
-        let mut w = StallWatch::default();
+        let mut w = StallWatch::new(STALL);
         assert_eq!(w.observe(t0, &[p(0, 10, 10), p(1, 280, 300)], &[0]), None);
         let later = t0 + STALL;
         assert_eq!(
@@ -222,14 +238,14 @@ mod tests {
         // Still stalled right after: the cool-down holds the next one back.
         let soon = later + STALL;
         assert_eq!(w.observe(soon, &[p(1, 280, 700)], &[0]), None);
-        let after = later + COOL_DOWN + STALL;
+        let after = later + STALL * COOL_DOWN_STALLS + STALL;
         assert_eq!(w.observe(after, &[p(1, 280, 700)], &[0]), Some(vec![1]));
     }
 
     #[test]
     fn a_stall_this_member_shares_is_not_a_missing_member() {
         let t0 = Instant::now();
-        let mut w = StallWatch::default();
+        let mut w = StallWatch::new(STALL);
         w.observe(t0, &[p(0, 5, 9), p(1, 7, 20)], &[1]);
         let later = t0 + STALL;
         assert_eq!(w.observe(later, &[p(0, 5, 9), p(1, 7, 30)], &[1]), None);
@@ -241,7 +257,7 @@ mod tests {
     #[test]
     fn progress_idle_partitions_and_own_partitions_never_fire() {
         let t0 = Instant::now();
-        let mut w = StallWatch::default();
+        let mut w = StallWatch::new(STALL);
         w.observe(t0, &[p(0, 5, 9), p(1, 7, 7), p(2, 1, 50)], &[2]);
         let later = t0 + STALL * 2;
         // 0 moved on, 1 has nothing waiting, 2 is this member's own.

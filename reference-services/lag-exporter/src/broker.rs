@@ -84,7 +84,14 @@ pub struct Broker {
     brokers: String,
     timeout: Duration,
     metadata: BaseConsumer,
+    /// Until when describing groups is not tried again, after the broker
+    /// failed to: some brokers (tansu 0.6) cannot, and answer by dropping
+    /// the connection — asking every second would churn connections.
+    describe_paused_until: std::sync::Mutex<Option<Instant>>,
 }
+
+/// How long describing groups is not retried after a failure.
+const DESCRIBE_RETRY: Duration = Duration::from_secs(60);
 
 impl Broker {
     /// A client for `brokers`; connects lazily.
@@ -94,6 +101,7 @@ impl Broker {
             brokers: brokers.to_string(),
             timeout,
             metadata,
+            describe_paused_until: std::sync::Mutex::new(None),
         })
     }
 
@@ -138,8 +146,7 @@ impl Broker {
             tpl.add_partition(topic, *p);
         }
         let committed = reader.committed_offsets(tpl, self.timeout)?;
-        let (state, members, describe_error) =
-            match self.metadata.fetch_group_list(Some(group), self.timeout) {
+        let (state, members, describe_error) = match self.describe(group) {
                 Ok(list) => match list.groups().iter().find(|g| g.name() == group) {
                     Some(g) => {
                         let members: Vec<Member> = g
@@ -158,7 +165,7 @@ impl Broker {
                     }
                     None => (None, None, Some("the coordinator knows no such group".into())),
                 },
-                Err(e) => (None, None, Some(e.to_string())),
+                Err(e) => (None, None, Some(e)),
             };
         let mut out = Vec::with_capacity(partitions.len());
         for p in partitions {
@@ -191,6 +198,29 @@ impl Broker {
             members,
             describe_error,
         })
+    }
+
+    /// Describes `group`, unless describing failed less than
+    /// [`DESCRIBE_RETRY`] ago.
+    fn describe(&self, group: &str) -> Result<rdkafka::groups::GroupList, String> {
+        let paused = self
+            .describe_paused_until
+            .lock()
+            .ok()
+            .and_then(|p| *p)
+            .is_some_and(|until| Instant::now() < until);
+        if paused {
+            return Err(format!(
+                "the broker failed to describe groups; not asked again for {DESCRIBE_RETRY:?}"
+            ));
+        }
+        let result = self.metadata.fetch_group_list(Some(group), self.timeout);
+        if result.is_err() {
+            if let Ok(mut p) = self.describe_paused_until.lock() {
+                *p = Some(Instant::now() + DESCRIBE_RETRY);
+            }
+        }
+        result.map_err(|e| e.to_string())
     }
 
     /// Every message of `topic` up to the end offsets found when the read
