@@ -155,7 +155,9 @@ async fn write_behind_the_service(db: &tokio_postgres::Client, published: bool) 
     let payload = serde_json::json!({"type": "OrderCreated", "order_id": id}).to_string();
     let published_at = if published { "now()" } else { "NULL" };
     db.execute(
-        &format!("INSERT INTO outbox (order_id, payload, published_at) VALUES ($1, $2, {published_at})"),
+        &format!(
+            "INSERT INTO outbox (order_id, payload, published_at) VALUES ($1, $2, {published_at})"
+        ),
         &[&id, &payload],
     )
     .await
@@ -199,7 +201,12 @@ async fn every_lost_event_is_placed_at_the_stage_it_stopped() {
 
     // Skipped by the consumer: events deleted behind analytics' back, after
     // the group committed past them.
-    let deleted: Vec<uuid::Uuid> = stored.iter().step_by(stored.len() / 5).take(5).copied().collect();
+    let deleted: Vec<uuid::Uuid> = stored
+        .iter()
+        .step_by(stored.len() / 5)
+        .take(5)
+        .copied()
+        .collect();
     let n = analytics_db
         .execute("DELETE FROM events WHERE order_id = ANY($1)", &[&deleted])
         .await
@@ -218,7 +225,10 @@ async fn every_lost_event_is_placed_at_the_stage_it_stopped() {
     pause(&stack, Service::Orders, false).await;
     let events = judge_events(&facts, 60_000);
     let stage_of = |e: &faultline::measure::EventSummary, id: uuid::Uuid| {
-        e.lost_events.iter().find(|l| l.order == id).map(|l| l.stage)
+        e.lost_events
+            .iter()
+            .find(|l| l.order == id)
+            .map(|l| l.stage)
     };
     assert_eq!(events.lost, 7, "{events:#?}");
     for id in &deleted {
@@ -226,7 +236,10 @@ async fn every_lost_event_is_placed_at_the_stage_it_stopped() {
     }
     assert_eq!(stage_of(&events, unrelayed), Some(LossStage::NeverRelayed));
     assert_eq!(stage_of(&events, unproduced), Some(LossStage::NotInTopic));
-    assert!(!facts.settle.drained, "an unpublished row keeps the pipeline busy");
+    assert!(
+        !facts.settle.drained,
+        "an unpublished row keeps the pipeline busy"
+    );
 
     // Not consumed: analytics frozen while orders go through the stack; the
     // relay publishes them, nobody consumes them.
@@ -244,7 +257,11 @@ async fn every_lost_event_is_placed_at_the_stage_it_stopped() {
         let lost = events.lost_events.iter().find(|l| l.order == *id);
         if let Some(l) = lost {
             assert_eq!(l.stage, LossStage::NotConsumed, "{l:?}");
-            assert!(l.evidence.contains("never consumed that far"), "{}", l.evidence);
+            assert!(
+                l.evidence.contains("never consumed that far"),
+                "{}",
+                l.evidence
+            );
         }
     }
     assert_eq!(
@@ -261,13 +278,21 @@ async fn every_lost_event_is_placed_at_the_stage_it_stopped() {
         .unwrap();
     let events = judge_events(&facts, 60_000);
     assert_eq!(events.lost, 6, "{events:#?}");
-    assert!(stage_of(&events, unrelayed).is_none(), "relayed once the relays thawed");
+    assert!(
+        stage_of(&events, unrelayed).is_none(),
+        "relayed once the relays thawed"
+    );
     assert_eq!(stage_of(&events, unproduced), Some(LossStage::NotInTopic));
     assert!(facts.settle.drained);
 }
 
 /// The fault of a run's report, with its journal entry.
-fn the_fault(outcome: &faultline::run::RunOutcome) -> (faultline::report::FaultRecord, faultline::faults::JournalEntry) {
+fn the_fault(
+    outcome: &faultline::run::RunOutcome,
+) -> (
+    faultline::report::FaultRecord,
+    faultline::faults::JournalEntry,
+) {
     let journal = std::fs::read_to_string(outcome.dir.join("faults.jsonl")).unwrap();
     let reverted: faultline::faults::JournalEntry = journal
         .lines()
@@ -304,7 +329,8 @@ async fn identical_freezes_read_the_same_rto() {
         assert!(!fault.outage, "round {round}: {fault:?}");
         rtos.push(fault.rto_ms.unwrap());
     }
-    let spread = rtos.iter().cloned().fold(f64::MIN, f64::max) - rtos.iter().cloned().fold(f64::MAX, f64::min);
+    let spread = rtos.iter().cloned().fold(f64::MIN, f64::max)
+        - rtos.iter().cloned().fold(f64::MAX, f64::min);
     assert!(spread <= 50.0, "RTOs {rtos:?} differ by {spread} ms");
 
     // Under the profile's 2 s bound, the same freeze is an outage that lasts
@@ -317,11 +343,18 @@ async fn identical_freezes_read_the_same_rto() {
         .await
         .unwrap();
     let (fault, journal) = the_fault(&outcome);
-    let held_ms = (journal.revert_requested_at_us.unwrap() - journal.injected_at_us) as f64 / 1000.0;
+    let held_ms =
+        (journal.revert_requested_at_us.unwrap() - journal.injected_at_us) as f64 / 1000.0;
     let rto = fault.rto_ms.expect("recovered");
     eprintln!("2 s bound: RTO {rto} ms for a freeze held ≥ {held_ms} ms");
     assert!(fault.outage);
-    assert!(rto >= held_ms, "RTO {rto} ms is shorter than the freeze ({held_ms} ms)");
-    assert!(rto <= held_ms + 2_000.0, "RTO {rto} ms: more than the freeze and a drain");
+    assert!(
+        rto >= held_ms,
+        "RTO {rto} ms is shorter than the freeze ({held_ms} ms)"
+    );
+    assert!(
+        rto <= held_ms + 2_000.0,
+        "RTO {rto} ms: more than the freeze and a drain"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }

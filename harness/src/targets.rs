@@ -217,6 +217,14 @@ struct RawStack {
     base_backup_interval: Option<Spanned<String>>,
     patroni: Option<PatroniTiming>,
     gateway: Option<RawGateway>,
+    consumer: Option<RawConsumer>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConsumer {
+    session_timeout: Option<Spanned<String>>,
+    stall_limit: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -400,6 +408,14 @@ pub fn parse(src: &Source) -> Result<Profile, FileError> {
     }
     if let Some(v) = rs.analytics_replicas {
         stack.analytics_replicas = v;
+    }
+    if let Some(c) = &rs.consumer {
+        if let Some(v) = &c.session_timeout {
+            stack.consumer.session_timeout = duration(src, v, "session_timeout")?;
+        }
+        if let Some(v) = &c.stall_limit {
+            stack.consumer.stall_limit = duration(src, v, "stall_limit")?;
+        }
     }
     if let Some(v) = &rs.archive_interval {
         stack.archive_interval = duration(src, v, "archive_interval")?;

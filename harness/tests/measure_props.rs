@@ -3,8 +3,8 @@
 
 use faultline::measure::timeline::HISTOGRAM_SIGFIG;
 use faultline::measure::{
-    phase_metrics, recovery, rto, Op, Outcome, Phase, Recovery, RequestRecord, RtoParams,
-    Timeline, TimelineConfig, SECOND_US,
+    phase_metrics, recovery, rto, Op, Outcome, Phase, Recovery, RequestRecord, RtoParams, Timeline,
+    TimelineConfig, SECOND_US,
 };
 use proptest::prelude::*;
 

@@ -87,12 +87,28 @@ pub async fn start_stack(settings: StackSettings) -> TestStack {
     TestStack { stack, _lock: lock }
 }
 
-/// Prints the last log lines of the named nodes (for a failing test's output).
+/// Prints the last log lines of the named nodes (for a failing test's
+/// output), without Patroni's tracebacks of REST clients that hung up.
 pub async fn dump_logs(stack: &Stack, names: &[&str]) {
     for name in names {
         if let Some(n) = stack.node(name) {
-            let logs = stack.engine().logs_tail(&n.container, 40).await;
-            eprintln!("---- last log lines of {name} ----\n{logs}");
+            let logs = stack.engine().logs_tail(&n.container, 400).await;
+            let kept: Vec<&str> = logs
+                .lines()
+                .filter(|l| {
+                    !(l.starts_with("  ")
+                        || l.contains("Traceback")
+                        || l.contains("Connection reset by peer")
+                        || l.contains("Exception happened during processing")
+                        || l.contains("no action. I am")
+                        || l.trim().is_empty())
+                })
+                .collect();
+            let from = kept.len().saturating_sub(60);
+            eprintln!(
+                "---- last log lines of {name} ----\n{}",
+                kept[from..].join("\n")
+            );
         }
     }
 }

@@ -303,7 +303,9 @@ fn classify(order: &OrderFact, facts: &EventFacts) -> LostEvent {
         return lost(
             LossStage::PastRelayUnplaced,
             None,
-            format!("published by the relay; the broker could not be read to place it further ({why})"),
+            format!(
+                "published by the relay; the broker could not be read to place it further ({why})"
+            ),
         );
     }
     // The earliest copy is the one the consumer had to pass first.
@@ -323,7 +325,10 @@ fn classify(order: &OrderFact, facts: &EventFacts) -> LostEvent {
         .iter()
         .find(|p| p.partition == position.partition);
     let committed = partition.and_then(|p| p.committed_offset);
-    let at = format!("partition {} offset {}", position.partition, position.offset);
+    let at = format!(
+        "partition {} offset {}",
+        position.partition, position.offset
+    );
     match committed {
         Some(c) if c > position.offset => lost(
             LossStage::SkippedByConsumer,
@@ -471,7 +476,11 @@ mod tests {
         assert_eq!(stage_of(5), Some(LossStage::SkippedByConsumer));
         assert_eq!(stage_of(6), Some(LossStage::NotConsumed));
         assert_eq!(stage_of(7), Some(LossStage::NoOutboxRow));
-        let six = s.lost_events.iter().find(|e| e.stage == LossStage::NotConsumed).unwrap();
+        let six = s
+            .lost_events
+            .iter()
+            .find(|e| e.stage == LossStage::NotConsumed)
+            .unwrap();
         assert!(
             six.evidence.contains("partition 2 offset 845")
                 && six.evidence.contains("committed offset 700 of end offset 900")

@@ -12,6 +12,7 @@ pub mod rpo;
 pub mod summary;
 pub mod timeline;
 
+pub use events::{judge_events, EventFacts, EventSummary, LossStage};
 pub use metrics::{
     budget_burn, phase_metrics, phases, recovery, rto, BudgetBurn, FaultSpan, LatencySummary,
     Phase, PhaseMetrics, Recovery, RtoParams, Step,
@@ -21,7 +22,6 @@ pub use rpo::{
     check_writes, explain_lost_writes, first_write_after, LeaderTerm, LedgerEntry, LossCause,
     LostAck, LostWrite, RestorePoint, WriteCheck, WriteOutcome,
 };
-pub use events::{judge_events, EventFacts, EventSummary, LossStage};
 pub use summary::{summarise, FaultResult, Measurements, RtoBasis, RunData};
 pub use timeline::{ProbeSample, Timeline, TimelineConfig, Window};
 

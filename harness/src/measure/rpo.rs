@@ -415,8 +415,14 @@ mod tests {
     fn lost_writes_are_explained_by_who_acknowledged_them_and_who_led() {
         let a: Option<String> = Some("pg-a".into());
         let terms = vec![
-            LeaderTerm { node: "pg-a".into(), from_us: 0 },
-            LeaderTerm { node: "pg-b".into(), from_us: 20_000_000 },
+            LeaderTerm {
+                node: "pg-a".into(),
+                from_us: 0,
+            },
+            LeaderTerm {
+                node: "pg-b".into(),
+                from_us: 20_000_000,
+            },
         ];
         let ack = |n: u128, acked_us: u64, acked_by: Option<String>| LostAck {
             id: Uuid::from_u128(n),
@@ -430,7 +436,10 @@ mod tests {
             ack(3, 26_000_000, None),
             ack(4, 61_000_000, Some("pg-b".into())),
         ];
-        let restores = [RestorePoint { lost_us: 62_000_000, point_us: Some(50_000_000) }];
+        let restores = [RestorePoint {
+            lost_us: 62_000_000,
+            point_us: Some(50_000_000),
+        }];
         let e = explain_lost_writes(&lost, &terms, &restores);
         let causes: Vec<LossCause> = e.iter().map(|w| w.cause).collect();
         assert_eq!(
@@ -442,7 +451,17 @@ mod tests {
                 LossCause::AfterRestorePoint
             ]
         );
-        assert!(e[0].evidence.contains("pg-b was promoted at 20.0 s without it"), "{}", e[0].evidence);
-        assert!(e[1].evidence.contains("while pg-b had been the leader since 20.0 s"), "{}", e[1].evidence);
+        assert!(
+            e[0].evidence
+                .contains("pg-b was promoted at 20.0 s without it"),
+            "{}",
+            e[0].evidence
+        );
+        assert!(
+            e[1].evidence
+                .contains("while pg-b had been the leader since 20.0 s"),
+            "{}",
+            e[1].evidence
+        );
     }
 }

@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::events::EventSummary;
 use super::metrics::{
     budget_burn, phase_metrics, phases, recovery, BudgetBurn, FaultSpan, LatencySummary, Phase,
     PhaseMetrics, Recovery, RtoParams,
 };
-use super::events::EventSummary;
 use super::rpo::WriteCheck;
 use super::timeline::{new_histogram, ProbeSample, Timeline};
 use super::SECOND_US;

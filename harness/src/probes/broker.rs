@@ -122,16 +122,22 @@ pub async fn member_views(stack: &Stack) -> Vec<MemberView> {
         let Some(addr) = n.addr(HTTP_PORT) else {
             continue;
         };
-        let body: Option<serde_json::Value> = match client.get(format!("http://{addr}/health")).send().await {
-            Ok(r) => r.json().await.ok(),
-            Err(_) => None,
-        };
+        let body: Option<serde_json::Value> =
+            match client.get(format!("http://{addr}/health")).send().await {
+                Ok(r) => r.json().await.ok(),
+                Err(_) => None,
+            };
         let Some(consumer) = body.as_ref().and_then(|b| b.get("consumer")) else {
             continue;
         };
         let partitions = consumer["assignment"]
             .as_array()
-            .map(|a| a.iter().filter_map(|p| p.as_i64()).map(|p| p as i32).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_i64())
+                    .map(|p| p as i32)
+                    .collect()
+            })
             .unwrap_or_default();
         let last_stored = consumer["last_stored"]
             .as_object()

@@ -238,7 +238,9 @@ pub fn render(r: &Report, rows: &[SecondRow]) -> String {
         s.push_str("</table>\n");
     }
     if !m.events.lost_events.is_empty() {
-        s.push_str("<h2>Lost events</h2>\n<table><tr><th>order</th><th>stage</th><th>evidence</th></tr>\n");
+        s.push_str(
+            "<h2>Lost events</h2>\n<table><tr><th>order</th><th>stage</th><th>evidence</th></tr>\n",
+        );
         for e in &m.events.lost_events {
             s.push_str(&format!(
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>\n",

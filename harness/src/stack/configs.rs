@@ -76,6 +76,12 @@ postgresql:
   data_dir: /var/lib/postgresql/data/pgdata
   bin_dir: /usr/lib/postgresql/15/bin
   pgpass: /tmp/pgpass
+  # A replica that cannot stream a WAL segment (the leader recycled it, or
+  # never wrote it on the new timeline after a demote and re-promote)
+  # fetches it from the backup region's archive, as pgBackRest's and
+  # Patroni's documentation set replicas up.
+  recovery_conf:
+    restore_command: pgbackrest --stanza={STANZA} archive-get %f "%p"
   # A replica's pg_basebackup must not wait for a spread checkpoint
   # (up to checkpoint_timeout) before it starts copying.
   basebackup:
@@ -233,6 +239,7 @@ mod tests {
         assert!(y.contains("archive_timeout: 30"));
         assert!(y.contains("archive-push %p"));
         assert!(!y.contains("method: pgbackrest"));
+        assert!(y.contains("restore_command: pgbackrest --stanza=faultline archive-get %f \"%p\""));
         let r = patroni_yml("pg-a", &["etcd-a:2379".into()], &s, Bootstrap::FromBackup);
         assert!(r.contains("bootstrap:\n  method: pgbackrest\n  pgbackrest:\n    command: /usr/local/bin/faultline-restore"));
         assert!(r.contains("keep_existing_recovery_conf: true"));

@@ -291,8 +291,19 @@ mod tests {
     #[test]
     fn reads_patronis_history_of_promotions() {
         let v = serde_json::json!([
-            [1, 25623960, "no recovery target specified", "2026-12-02T13:00:05.123456+00:00", "pg-b"],
-            [2, 25624100, "no recovery target specified", "2026-12-02T13:01:00+00:00"],
+            [
+                1,
+                25623960,
+                "no recovery target specified",
+                "2026-12-02T13:00:05.123456+00:00",
+                "pg-b"
+            ],
+            [
+                2,
+                25624100,
+                "no recovery target specified",
+                "2026-12-02T13:01:00+00:00"
+            ],
         ]);
         let h = parse_history(&v);
         assert_eq!(h.len(), 1, "an entry without a new leader is left out");

@@ -187,7 +187,10 @@ mod tests {
     fn the_heal_bound_adds_up_the_stacks_own_timers() {
         // 14 s Patroni + 35 s consumer group + 30 s breaker + 10 s ingress
         // + 10 s TCP user timeout.
-        assert_eq!(StackSettings::default().heal_bound(), Duration::from_secs(99));
+        assert_eq!(
+            StackSettings::default().heal_bound(),
+            Duration::from_secs(99)
+        );
     }
 
     #[test]

@@ -285,7 +285,8 @@ async fn store_until_done(
             if offset > expected && !force {
                 return Ok(Stored::Gap { expected });
             }
-            tx.execute(UPSERT, &[&order_id, &partition, &offset]).await?;
+            tx.execute(UPSERT, &[&order_id, &partition, &offset])
+                .await?;
             tx.execute(ADVANCE, &[&topic, &partition, &(offset + 1)])
                 .await?;
             tx.commit().await?;

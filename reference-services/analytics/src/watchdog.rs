@@ -141,7 +141,8 @@ impl Watchdog {
     }
 
     /// Reads the broker every [`EVERY`]: updates this member's lag and asks
-    /// the consumer loop to rejoin when a partition it does not hold stalls.
+    /// the consumer loop to rejoin when a partition it does not hold stalls
+    /// (never, when the stall limit is zero: the watchdog is off).
     pub async fn run(self, state: Arc<State>) {
         let mut watch = StallWatch::new(self.stall);
         let mut tick = tokio::time::interval(EVERY);
@@ -165,6 +166,9 @@ impl Watchdog {
             state.lag.store(lag, Ordering::Relaxed);
             metrics::gauge!("kafka_consumer_lag").set(lag as f64);
             let own: Vec<i32> = held.iter().map(|(p, _)| *p).collect();
+            if self.stall.is_zero() {
+                continue;
+            }
             if let Some(stalled) = watch.observe(Instant::now(), &partitions, &own) {
                 tracing::warn!(
                     ?stalled,
@@ -251,7 +255,10 @@ mod tests {
         assert_eq!(w.observe(later, &[p(0, 5, 9), p(1, 7, 30)], &[1]), None);
         // Its own partition moves again: the other one is someone else's.
         let after = later + STALL;
-        assert_eq!(w.observe(after, &[p(0, 5, 9), p(1, 30, 30)], &[1]), Some(vec![0]));
+        assert_eq!(
+            w.observe(after, &[p(0, 5, 9), p(1, 30, 30)], &[1]),
+            Some(vec![0])
+        );
     }
 
     #[test]
@@ -261,6 +268,9 @@ mod tests {
         w.observe(t0, &[p(0, 5, 9), p(1, 7, 7), p(2, 1, 50)], &[2]);
         let later = t0 + STALL * 2;
         // 0 moved on, 1 has nothing waiting, 2 is this member's own.
-        assert_eq!(w.observe(later, &[p(0, 6, 9), p(1, 7, 7), p(2, 1, 60)], &[2]), None);
+        assert_eq!(
+            w.observe(later, &[p(0, 6, 9), p(1, 7, 7), p(2, 1, 60)], &[2]),
+            None
+        );
     }
 }

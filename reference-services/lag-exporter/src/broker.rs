@@ -147,35 +147,40 @@ impl Broker {
         }
         let committed = reader.committed_offsets(tpl, self.timeout)?;
         let (state, members, describe_error) = match self.describe(group) {
-                Ok(list) => match list.groups().iter().find(|g| g.name() == group) {
-                    Some(g) => {
-                        let members: Vec<Member> = g
-                            .members()
-                            .iter()
-                            .map(|m| Member {
-                                member_id: m.id().to_string(),
-                                client_id: m.client_id().to_string(),
-                                client_host: m.client_host().to_string(),
-                                partitions: m
-                                    .assignment()
-                                    .and_then(|a| assignment::partitions_of(a, topic)),
-                            })
-                            .collect();
-                        (Some(g.state().to_string()), Some(members), None)
-                    }
-                    None => (None, None, Some("the coordinator knows no such group".into())),
-                },
-                Err(e) => (None, None, Some(e)),
-            };
+            Ok(list) => match list.groups().iter().find(|g| g.name() == group) {
+                Some(g) => {
+                    let members: Vec<Member> = g
+                        .members()
+                        .iter()
+                        .map(|m| Member {
+                            member_id: m.id().to_string(),
+                            client_id: m.client_id().to_string(),
+                            client_host: m.client_host().to_string(),
+                            partitions: m
+                                .assignment()
+                                .and_then(|a| assignment::partitions_of(a, topic)),
+                        })
+                        .collect();
+                    (Some(g.state().to_string()), Some(members), None)
+                }
+                None => (
+                    None,
+                    None,
+                    Some("the coordinator knows no such group".into()),
+                ),
+            },
+            Err(e) => (None, None, Some(e)),
+        };
         let mut out = Vec::with_capacity(partitions.len());
         for p in partitions {
             let (_, high) = self.metadata.fetch_watermarks(topic, p, self.timeout)?;
-            let committed_offset = committed
-                .find_partition(topic, p)
-                .and_then(|e| match e.offset() {
-                    Offset::Offset(o) => Some(o),
-                    _ => None,
-                });
+            let committed_offset =
+                committed
+                    .find_partition(topic, p)
+                    .and_then(|e| match e.offset() {
+                        Offset::Offset(o) => Some(o),
+                        _ => None,
+                    });
             let assigned_to = members.as_ref().and_then(|ms| {
                 ms.iter()
                     .find(|m| m.partitions.as_ref().is_some_and(|ps| ps.contains(&p)))
@@ -250,7 +255,10 @@ impl Broker {
         reader.assign(&tpl)?;
         let mut next: HashMap<i32, i64> = HashMap::new();
         let deadline = Instant::now() + self.timeout * 6;
-        while ends.iter().any(|(p, end)| next.get(p).copied().unwrap_or(0) < *end) {
+        while ends
+            .iter()
+            .any(|(p, end)| next.get(p).copied().unwrap_or(0) < *end)
+        {
             if Instant::now() > deadline {
                 return Err(KafkaError::MessageConsumption(
                     rdkafka::types::RDKafkaErrorCode::OperationTimedOut,

@@ -162,6 +162,10 @@ mod tests {
         let again = later + BACKOFF;
         assert_eq!(g.admit(again), Some(true));
         g.outcome(true, true, again);
-        assert_eq!(g.admit(again), Some(false), "a good probe reopens the cache");
+        assert_eq!(
+            g.admit(again),
+            Some(false),
+            "a good probe reopens the cache"
+        );
     }
 }
