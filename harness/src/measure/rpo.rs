@@ -325,7 +325,7 @@ pub fn explain_lost_writes(
                     format!("acknowledged at {}; the answer did not name the node", secs(*at)),
                 );
             };
-            let term = terms.iter().filter(|t| t.from_us <= *at).next_back();
+            let term = terms.iter().rfind(|t| t.from_us <= *at);
             match term {
                 Some(t) if t.node != node => explained(
                     LossCause::SplitBrain,

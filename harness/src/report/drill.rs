@@ -34,7 +34,7 @@ fn rto(r: &ScenarioResult) -> String {
     match (&r.error, r.rto_ms) {
         (Some(_), _) => "—".into(),
         // Only a fault that made no request bad reads exactly 0.
-        (None, Some(ms)) if ms == 0.0 => "no outage".into(),
+        (None, Some(0.0)) => "no outage".into(),
         (None, Some(ms)) => fmt_ms(ms),
         (None, None) if r.failed_checks.iter().any(|c| c.starts_with("rto")) => {
             "not recovered".into()
