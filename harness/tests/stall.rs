@@ -142,7 +142,14 @@ async fn a_two_second_freeze_reads_as_a_two_second_rto_with_no_omission() {
         at_least(500_000),
         at_least(1_500_000)
     );
-    assert!(drain_us < 150_000, "the target took {drain_us} µs to drain");
+    // The drain is the target's and the machine's (CI runs this beside
+    // other work), not the measurement's: ~60 ms alone, 162 ms once in CI.
+    // The bounds below allow for it; past half a second they would no longer
+    // tell an even spread from a skewed one, so the test refuses to judge.
+    assert!(
+        drain_us < 500_000,
+        "the target took {drain_us} µs to drain: too busy a machine to judge the spread"
+    );
     assert!(
         (980..=drained(1020)).contains(&over_1s),
         "{over_1s} requests at ≥ 1 s, want 1000 ± 2 % (+ drain)"
