@@ -104,7 +104,7 @@ async fn run_quick_region_loss(
     out: &std::path::Path,
 ) -> Result<faultline::RunOutcome, faultline::Error> {
     let root = faultline::project::root();
-    faultline::Scenario::load(root.join("tests/fixtures/region-loss-quick.toml"))
+    faultline::Prepared::load(root.join("tests/fixtures/region-loss-quick.toml"))
         .unwrap()
         .seed(seed)
         .out_dir(out)

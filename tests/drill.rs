@@ -36,7 +36,7 @@ async fn a_second_drill_reports_the_trend_against_the_first() {
         .await
         .unwrap();
     assert_eq!(
-        read_history(&history).len(),
+        read_history(&history).drills.len(),
         2,
         "the store keeps both drills"
     );

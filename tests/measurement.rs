@@ -304,20 +304,31 @@ fn the_fault(
     (outcome.report.faults[0].clone(), reverted)
 }
 
+/// Whole scenario runs that can share one stack (a stack takes a minute
+/// or two to start; these runs take seconds).
 #[tokio::test(flavor = "multi_thread")]
-async fn identical_freezes_read_the_same_rto() {
+async fn scenario_runs_on_one_stack() {
     let stack = start_stack(StackSettings::default()).await;
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let out = std::env::temp_dir().join(format!("faultline-freeze-{}", std::process::id()));
+    let out = std::env::temp_dir().join(format!("faultline-runs-{}", std::process::id()));
+    identical_freezes_read_the_same_rto(&stack, &fixtures, &out).await;
+    results_land_on_their_own_fault_whatever_the_order(&stack, &fixtures, &out).await;
+    let _ = std::fs::remove_dir_all(&out);
+}
 
+async fn identical_freezes_read_the_same_rto(
+    stack: &faultline::Stack,
+    fixtures: &std::path::Path,
+    out: &std::path::Path,
+) {
     // A freeze the bound tolerates made no request bad: no outage, every
     // time — not whichever request happened to be answered first.
     let mut rtos = Vec::new();
     for round in 0..3 {
-        let outcome = faultline::Scenario::load(fixtures.join("freeze-wide.toml"))
+        let outcome = faultline::Prepared::load(fixtures.join("freeze-wide.toml"))
             .unwrap()
             .out_dir(out.join(format!("wide-{round}")))
-            .run(&stack)
+            .run(stack)
             .await
             .unwrap();
         let (fault, journal) = the_fault(&outcome);
@@ -336,10 +347,10 @@ async fn identical_freezes_read_the_same_rto() {
     // Under the profile's 2 s bound, the same freeze is an outage that lasts
     // at least as long as the freeze surely held (from the moment it was in
     // effect to the moment its revert was asked for).
-    let outcome = faultline::Scenario::load(fixtures.join("freeze-tight.toml"))
+    let outcome = faultline::Prepared::load(fixtures.join("freeze-tight.toml"))
         .unwrap()
         .out_dir(out.join("tight"))
-        .run(&stack)
+        .run(stack)
         .await
         .unwrap();
     let (fault, journal) = the_fault(&outcome);
@@ -356,5 +367,90 @@ async fn identical_freezes_read_the_same_rto() {
         rto <= held_ms + 2_000.0,
         "RTO {rto} ms: more than the freeze and a drain"
     );
-    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Faults listed out of time order, two at the same instant: the plan runs
+/// them by time, and every journal entry and result carries its step's id,
+/// so each result is its own fault's — kind, time and RTO.
+async fn results_land_on_their_own_fault_whatever_the_order(
+    stack: &faultline::Stack,
+    fixtures: &std::path::Path,
+    out: &std::path::Path,
+) {
+    let outcome = faultline::Prepared::load(fixtures.join("out-of-order.toml"))
+        .unwrap()
+        .out_dir(out.join("out-of-order"))
+        .run(stack)
+        .await
+        .unwrap();
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(outcome.dir.join("plan.json")).unwrap())
+            .unwrap();
+    let order: Vec<u64> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [1, 2, 3, 0],
+        "the plan goes by time, then file order"
+    );
+    let journal: Vec<faultline::faults::JournalEntry> =
+        std::fs::read_to_string(outcome.dir.join("faults.jsonl"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["event"] == "reverted")
+            .map(|v| serde_json::from_value(v).unwrap())
+            .collect();
+    // (id, kind, planned at s) as the file lists them.
+    let expected = [
+        (0, "pod-kill", 18.0),
+        (1, "pod-pause", 3.0),
+        (2, "cache-loss", 11.0),
+        (3, "latency", 11.0),
+    ];
+    assert_eq!(outcome.report.faults.len(), 4);
+    for (id, kind, at_s) in expected {
+        let step = plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap();
+        assert_eq!(step["kind"], kind);
+        let entry = journal.iter().find(|e| e.id == id).expect("reverted");
+        let fault = outcome
+            .report
+            .faults
+            .iter()
+            .find(|f| f.id == id)
+            .expect("a result per step");
+        eprintln!(
+            "step {id}: {} at {:.2} s, RTO {:?} ms, outage {}",
+            fault.kind, fault.injected_at_s, fault.rto_ms, fault.outage
+        );
+        assert_eq!(entry.kind, kind, "journal entry {id}");
+        assert_eq!(fault.kind, kind, "result {id}");
+        assert_eq!(fault.label, entry.label);
+        assert!(
+            (fault.injected_at_s - at_s).abs() < 1.0,
+            "step {id} went in at {} s, planned at {at_s} s",
+            fault.injected_at_s
+        );
+    }
+    // The freeze is its own outage, measured from its own injection: at
+    // least as long as it surely held.
+    let pause = outcome.report.faults.iter().find(|f| f.id == 1).unwrap();
+    let pause_entry = journal.iter().find(|e| e.id == 1).unwrap();
+    let held_ms =
+        (pause_entry.revert_requested_at_us.unwrap() - pause_entry.injected_at_us) as f64 / 1e3;
+    assert!(pause.outage, "{pause:?}");
+    assert!(
+        pause.rto_ms.unwrap() >= held_ms,
+        "the freeze's RTO {:?} ms is shorter than the freeze ({held_ms} ms)",
+        pause.rto_ms
+    );
 }

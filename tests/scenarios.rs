@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use faultline::suite::Suite;
-use faultline::{Scenario, Stack};
+use faultline::{Prepared, Stack};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 struct Shared {
@@ -73,7 +73,7 @@ fn main() -> ExitCode {
         .map(|path| {
             let (shared, path, system) = (shared.clone(), path.clone(), system.clone());
             Trial::test(suite.test_name(&path), move || {
-                let prepared = Scenario::load(&path)
+                let prepared = Prepared::load(&path)
                     .and_then(|p| p.system(&system))
                     .map_err(|e| Failed::from(e.to_string()))?;
                 let stack = shared.stack(&system)?;

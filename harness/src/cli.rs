@@ -77,6 +77,10 @@ pub enum Command {
         /// Print the plan (faults, targets, times) and touch nothing.
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: the plan as JSON on stdout (the run writes the
+        /// same value to plan.json).
+        #[arg(long, requires = "dry_run")]
+        json: bool,
     },
     /// Run a suite as a DR drill for one system; writes
     /// reports/drills/<YYYY-MM>-<system>/ and records it in the history.
@@ -277,6 +281,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             out,
             keep_stack,
             dry_run,
+            json,
         } => {
             let (sc, profile) = crate::run::load(&scenario, system.as_deref())?;
             let opts = crate::run::RunOptions {
@@ -285,6 +290,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
                 out_dir: out,
                 keep_stack,
                 dry_run,
+                json,
                 allow_remote: cli.allow_remote,
                 quiet: false,
             };
@@ -389,7 +395,20 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
                         dir.join("report.json").display()
                     ))
                 })?;
-            let rows = crate::report::parse_timeline_csv(&read("timeline.csv").unwrap_or_default());
+            // The charts are drawn from timeline.csv: without it (or with a
+            // broken line) the pages would show empty charts as if nothing
+            // had happened, so the command refuses and says which file.
+            let timeline = dir.join("timeline.csv");
+            let rows = crate::report::parse_timeline_csv(&read("timeline.csv")?).map_err(
+                |(line, message)| crate::source::FileError {
+                    file: timeline.clone(),
+                    line,
+                    column: 1,
+                    message,
+                    hint: "timeline.csv is written by the run; re-run it or restore the file"
+                        .into(),
+                },
+            )?;
             crate::report::write(&dir, &report, &rows)
                 .map_err(|e| Error::Environment(format!("writing {}: {e}", dir.display())))?;
             print!("{}", crate::report::console::render(&report));
@@ -512,7 +531,17 @@ async fn load_command(
         },
     )
     .await
-    .map_err(|e| InputError::Usage(e.to_string()))?;
+    .map_err(|e| -> Error {
+        use crate::workload::WorkloadError;
+        match e {
+            // What the user gave: the URL, the raw-records path (exit 2).
+            WorkloadError::InvalidTarget(_) | WorkloadError::RawFile { .. } => {
+                InputError::Usage(e.to_string()).into()
+            }
+            // The machine failed the generator: its timer or a thread (exit 3).
+            WorkloadError::Timer(_) | WorkloadError::Thread(_) => Error::Environment(e.to_string()),
+        }
+    })?;
     let cpu = match (cpu_before, process_cpu_seconds()) {
         (Some(a), Some(b)) => b - a,
         _ => f64::NAN,

@@ -6,10 +6,12 @@
 //! `reports/history.jsonl`, one JSON line per drill: a file-based store
 //! that needs no server and survives across runs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+pub use faultline_core::drill::{
+    append_history, read_history, this_month, DrillRecord, History, ScenarioResult,
+};
 
 use crate::error::Error;
 use crate::platform::docker::Engine;
@@ -18,59 +20,6 @@ use crate::run::{self, Interrupt, RunOptions};
 use crate::stack::Stack;
 use crate::suite::Suite;
 use crate::targets::{CheckKind, Profile};
-
-/// One scenario's result in a drill.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ScenarioResult {
-    /// Scenario name.
-    pub scenario: String,
-    /// `pass`, `fail` or `error` (the harness could not run it).
-    pub verdict: String,
-    /// Worst RTO over its faults, ms (`None`: not recovered, or no fault).
-    pub rto_ms: Option<f64>,
-    /// Worst RPO window, ms.
-    pub rpo_window_ms: f64,
-    /// Acknowledged writes lost.
-    pub lost_writes: u64,
-    /// Availability over the run.
-    pub availability: f64,
-    /// Share of the monthly error budget consumed, when judged.
-    pub budget_share: Option<f64>,
-    /// Latency p95, ms.
-    pub p95_ms: f64,
-    /// Latency p99, ms.
-    pub p99_ms: f64,
-    /// Failed checks.
-    pub failed_checks: Vec<String>,
-    /// The run's report folder, relative to the drill folder.
-    pub report: String,
-    /// Why the harness could not run it, if so.
-    pub error: Option<String>,
-    /// The timed steps of its restores from backup, if it had any.
-    #[serde(default)]
-    pub restore: Option<String>,
-}
-
-/// One drill, as stored in the history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DrillRecord {
-    /// System profile.
-    pub system: String,
-    /// `YYYY-MM`.
-    pub month: String,
-    /// Start, RFC 3339.
-    pub started_at: String,
-    /// End, RFC 3339.
-    pub finished_at: String,
-    /// Suite name.
-    pub suite: String,
-    /// Every scenario passed.
-    pub pass: bool,
-    /// Per scenario.
-    pub scenarios: Vec<ScenarioResult>,
-    /// Where its report is.
-    pub folder: String,
-}
 
 /// Options of a drill.
 #[derive(Debug, Clone, Default)]
@@ -91,40 +40,6 @@ pub struct DrillOptions {
     pub keep_stack: bool,
 }
 
-/// This month, `YYYY-MM` (UTC).
-pub fn this_month() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()[..7].to_string()
-}
-
-/// Reads every drill of the history file (missing file: none; unreadable
-/// lines are skipped, never fatal).
-pub fn read_history(path: &Path) -> Vec<DrillRecord> {
-    std::fs::read_to_string(path)
-        .map(|t| {
-            t.lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Appends a drill to the history file.
-pub fn append_history(path: &Path, record: &DrillRecord) -> std::io::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    writeln!(
-        f,
-        "{}",
-        serde_json::to_string(record).map_err(std::io::Error::other)?
-    )
-}
-
 /// Runs a drill on a stack that is up.
 pub async fn run_on(
     stack: &Stack,
@@ -143,7 +58,14 @@ pub async fn run_on(
         .history
         .clone()
         .unwrap_or_else(|| root.join("reports/history.jsonl"));
-    let previous: Option<DrillRecord> = read_history(&history_path)
+    let history = read_history(&history_path);
+    if !opts.quiet {
+        for line in &history.unreadable {
+            eprintln!("history: {line} (left out of the trend)");
+        }
+    }
+    let previous: Option<DrillRecord> = history
+        .drills
         .into_iter()
         .rfind(|d| d.system == profile.name);
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();

@@ -7,15 +7,17 @@
 //! latency against documented targets.
 //!
 //! The pure parts (scenario, targets, measure, verdict, report, stack
-//! topology) import no tokio or Docker; the platform, images, stack,
-//! workload, faults, probes and run modules do the I/O.
+//! topology, fault specs) live in the `faultline-core` crate, which has no
+//! async runtime, engine or HTTP client to import; they are re-exported
+//! here under their old paths. This crate does the I/O: platform, images,
+//! stack, workload, faults, probes, run, drill and the CLI.
 //!
 //! A scenario as a test of your own, in three lines:
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), faultline::Error> {
 //! let stack = faultline::Stack::start("customer-service").await?;
-//! faultline::Scenario::load("scenarios/pod-kill.toml")?.run(&stack).await?.assert_pass();
+//! faultline::Prepared::load("scenarios/pod-kill.toml")?.run(&stack).await?.assert_pass();
 //! stack.down().await?;
 //! # Ok(())
 //! # }
@@ -26,20 +28,17 @@ pub mod drill;
 pub mod error;
 pub mod faults;
 pub mod images;
-pub mod measure;
 pub mod platform;
 pub mod probes;
-pub mod project;
 pub mod proxy;
-pub mod report;
 pub mod run;
-pub mod scenario;
-pub mod source;
 pub mod stack;
-pub mod suite;
-pub mod targets;
-pub mod verdict;
 pub mod workload;
+
+// The pure core, under the paths it always had here.
+pub use faultline_core::{
+    measure, plan, project, report, scenario, source, suite, targets, verdict,
+};
 
 pub use error::{Error, Exit};
 pub use run::{Prepared, RunOutcome};

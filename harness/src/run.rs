@@ -21,6 +21,7 @@ use crate::measure::{
     explain_lost_writes, judge_events, summarise, EventSummary, LeaderTerm, RestorePoint, RtoBasis,
     RunData,
 };
+use crate::plan::Plan;
 use crate::platform::docker::Engine;
 use crate::probes::Probes;
 use crate::report::{self, Report, RunInfo};
@@ -44,6 +45,8 @@ pub struct RunOptions {
     pub keep_stack: bool,
     /// Print the plan and touch nothing.
     pub dry_run: bool,
+    /// With `dry_run`: the plan as JSON on stdout instead of text.
+    pub json: bool,
     /// Accept a non-local Docker engine.
     pub allow_remote: bool,
     /// Print nothing while running.
@@ -65,7 +68,7 @@ pub struct RunOutcome {
 
 impl RunOutcome {
     /// Panics with the console summary unless every check passed (for
-    /// tests: `Scenario::load(..)?.run(..).await?.assert_pass()`).
+    /// tests: `Prepared::load(..)?.run(..).await?.assert_pass()`).
     pub fn assert_pass(&self) {
         if !self.verdict.pass {
             panic!(
@@ -138,34 +141,14 @@ pub fn event_delay_bound_ms(scenario: &Scenario, profile: &Profile) -> u64 {
         .map_or(60_000, |(t, _)| t.limit as u64)
 }
 
-/// The plan, as `--dry-run` prints it.
-pub fn describe_plan(s: &Scenario, p: &Profile, seed: u64) -> String {
-    let mut out = format!(
-        "scenario {} on {} (seed {seed}): {} req/s for {}, timeout {}, good within {}\n",
-        s.name,
-        p.name,
-        s.load.rate,
-        humantime::format_duration(s.load.duration),
-        humantime::format_duration(s.load.timeout),
-        humantime::format_duration(good_latency(s, p))
-    );
-    if s.faults.is_empty() {
-        out.push_str("  no faults (steady state only)\n");
-    }
-    for (i, f) in s.faults.iter().enumerate() {
-        let end = match (f.end(), f.spec.permanent) {
-            (Some(e), _) => format!("until {}", humantime::format_duration(e)),
-            (None, true) => "permanent".into(),
-            (None, false) => "instant".into(),
-        };
-        out.push_str(&format!(
-            "  fault {}: at {} {} ({end})\n",
-            i + 1,
-            humantime::format_duration(f.at),
-            f.spec.label()
-        ));
-    }
-    out
+/// The plan of a run: `scenario` judged by `profile`, with `seed`.
+pub fn plan(scenario: &Scenario, profile: &Profile, seed: u64) -> Plan {
+    Plan::build(
+        scenario,
+        &profile.name,
+        seed,
+        good_latency(scenario, profile),
+    )
 }
 
 /// A flag set on SIGINT or SIGTERM.
@@ -276,7 +259,14 @@ pub async fn execute(
     opts: &RunOptions,
 ) -> Result<RunOutcome, Error> {
     let seed = opts.seed.or(scenario.seed).unwrap_or_else(rand::random);
-    say(opts, describe_plan(scenario, profile, seed).trim_end());
+    let planned = plan(scenario, profile, seed);
+    if opts.dry_run && opts.json {
+        let json = serde_json::to_string_pretty(&planned)
+            .map_err(|e| Error::Environment(format!("the plan as JSON: {e}")))?;
+        println!("{json}");
+        return Err(Error::DryRun);
+    }
+    say(opts, planned.describe().trim_end());
     if opts.dry_run {
         return Err(Error::DryRun);
     }
@@ -325,10 +315,27 @@ pub async fn run_on(
             dir.display()
         ))
     })?;
-    let journal = Arc::new(Mutex::new(
-        Journal::to_file(dir.join("faults.jsonl")).unwrap_or_else(|_| Journal::in_memory()),
-    ));
-    let good = good_latency(scenario, profile);
+    // The plan this run executes, written before anything is touched: its
+    // step ids are the ids of the journal entries and of the results.
+    let plan = plan(scenario, profile, seed);
+    let write = |name: &str, text: String| {
+        std::fs::write(dir.join(name), text).map_err(|e| {
+            Error::Environment(format!("cannot write {}: {e}", dir.join(name).display()))
+        })
+    };
+    write(
+        "plan.json",
+        serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n",
+    )?;
+    // The journal is evidence: a run that cannot keep it does not start.
+    let journal = Journal::to_file(dir.join("faults.jsonl")).map_err(|e| {
+        Error::Environment(format!(
+            "cannot open the fault journal {}: {e}",
+            dir.join("faults.jsonl").display()
+        ))
+    })?;
+    let journal = Arc::new(Mutex::new(journal));
+    let good = Duration::from_millis(plan.load.good_within_ms);
     let spec = LoadSpec {
         schedule: Schedule {
             rate: scenario.load.rate,
@@ -366,7 +373,8 @@ pub async fn run_on(
     let active: Active = Arc::default();
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let mut fault_tasks = Vec::new();
-    for (id, planned) in scenario.faults.iter().cloned().enumerate() {
+    for step in plan.steps.iter().cloned() {
+        let id = step.id;
         let (ctx, active, journal, mut cancel) = (
             ctx.clone(),
             active.clone(),
@@ -375,14 +383,14 @@ pub async fn run_on(
         );
         let quiet = opts.quiet;
         fault_tasks.push(tokio::spawn(async move {
-            let at = tokio::time::Instant::from_std(clock.start + planned.at);
+            let at = tokio::time::Instant::from_std(clock.start + step.at());
             tokio::select! {
                 _ = tokio::time::sleep_until(at) => {}
                 _ = cancel.changed() => return,
             }
-            let label = planned.spec.label();
+            let label = step.label.clone();
             let requested_at_us = clock.now_us();
-            let result = faults::inject(&ctx, id, &planned.spec).await;
+            let result = faults::inject(&ctx, id, &step.spec).await;
             // Stamped once the fault is in effect (the engine's call
             // returned): a request sent between the call and its effect
             // can still be served, and must not count as sent "during" it.
@@ -410,7 +418,7 @@ pub async fn run_on(
             if let Ok(mut j) = journal.lock() {
                 j.injected(JournalEntry {
                     id,
-                    kind: planned.spec.kind().name().into(),
+                    kind: step.kind.name().into(),
                     label: label.clone(),
                     targets,
                     requested_at_us,
@@ -428,7 +436,7 @@ pub async fn run_on(
             if let Ok(mut a) = active.lock() {
                 a.insert(id, fault.clone());
             }
-            let Some(duration) = planned.spec.duration else {
+            let Some(duration) = step.spec.duration else {
                 return;
             };
             tokio::select! {
@@ -548,10 +556,8 @@ pub async fn run_on(
         .unwrap_or_default();
     let spans: Vec<_> = entries.iter().map(JournalEntry::span).collect();
     let is_restore = |e: &JournalEntry| {
-        scenario
-            .faults
-            .get(e.id)
-            .is_some_and(|p| p.spec.action.kind() == faults::FaultKind::RegionLoss)
+        plan.step(e.id)
+            .is_some_and(|p| p.kind == faults::FaultKind::RegionLoss)
     };
     // A failed restore leaves no database: nothing to wait for or to read.
     let failed_restore = entries
@@ -779,7 +785,7 @@ pub struct Prepared {
     pub options: RunOptions,
 }
 
-impl Scenario {
+impl Prepared {
     /// Loads a scenario file and the profile of the system it names,
     /// validated together.
     pub fn load(path: impl AsRef<Path>) -> Result<Prepared, Error> {
@@ -793,9 +799,7 @@ impl Scenario {
             },
         })
     }
-}
 
-impl Prepared {
     /// Judges against another system's profile (validating again).
     pub fn system(self, system: &str) -> Result<Prepared, Error> {
         let (scenario, profile) = load(&self.scenario.path, Some(system))?;

@@ -6,8 +6,9 @@
 //!
 //! `cargo bench -p faultline-tests --bench calibration` (about two hours on
 //! two cores; not part of `make test`). `CALIBRATION_ONLY=steady,pod-kill`
-//! runs a subset. The table is printed and written to
-//! `reports/calibration.md`.
+//! runs a subset; `CALIBRATION_FAULT_RUNS` sets the runs of the fault cases
+//! apart from the no-fault one (default: `CALIBRATION_RUNS`). The table is
+//! printed and written to `reports/calibration.md`.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -178,6 +179,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10);
+    let fault_runs: u32 = std::env::var("CALIBRATION_FAULT_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(runs);
     let only: Option<Vec<String>> = std::env::var("CALIBRATION_ONLY")
         .ok()
         .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
@@ -195,9 +200,10 @@ fn main() {
             let path = dir.join(format!("{name}.toml"));
             std::fs::write(&path, scenario(name, fault)).expect("the scenario file");
             let mut t = Tally::default();
-            for round in 0..runs {
+            let rounds = if fault.is_empty() { runs } else { fault_runs };
+            for round in 0..rounds {
                 let out = dir.join(format!("{name}-{round}"));
-                let outcome = match faultline::Scenario::load(&path) {
+                let outcome = match faultline::Prepared::load(&path) {
                     Ok(p) => p.seed(1000 + u64::from(round)).out_dir(&out).run(&stack).await,
                     Err(e) => panic!("{name}: {e}"),
                 };
@@ -271,7 +277,7 @@ fn main() {
     }
     let _ = writeln!(
         md,
-        "\n{runs} runs per case, 100 req/s for 30 s (60 s for region-loss), one stack, in {:.0} min.",
+        "\n{runs} runs without a fault, {fault_runs} per fault case, 100 req/s for 30 s (60 s for region-loss), one stack, in {:.0} min.",
         started.elapsed().as_secs_f64() / 60.0
     );
     println!("{md}");

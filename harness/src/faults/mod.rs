@@ -23,8 +23,9 @@ pub mod pod_pause;
 pub mod region_loss;
 pub mod reset;
 pub mod select;
-pub mod spec;
 pub mod toxics;
+
+pub use faultline_core::faults::spec;
 
 use std::sync::Mutex;
 
@@ -200,15 +201,9 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
             for c in containers {
                 match engine.start(c).await {
                     Ok(()) => {}
-                    // Already running (started by hand, or twice): fine.
-                    Err(EngineError::Call {
-                        source:
-                            bollard::errors::Error::DockerResponseServerError {
-                                status_code: 304, ..
-                            },
-                        ..
-                    }) => {}
-                    Err(e) if e.is_not_found() => {}
+                    // Already running (started by hand, or twice), or gone:
+                    // fine.
+                    Err(e) if e.is_already_in_state() || e.is_not_found() => {}
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -218,7 +213,7 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
             for c in containers {
                 match engine.unpause(c).await {
                     Ok(()) => {}
-                    Err(e) if e.is_not_found() || is_not_paused(&e) => {}
+                    Err(e) if e.is_not_found() || e.is_already_in_state() => {}
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -250,19 +245,6 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
     }
 }
 
-fn is_not_paused(e: &EngineError) -> bool {
-    matches!(
-        e,
-        EngineError::Call {
-            source: bollard::errors::Error::DockerResponseServerError {
-                status_code: 409,
-                ..
-            },
-            ..
-        }
-    )
-}
-
 /// Kills `containers` at once (a power cut) and returns the revert that
 /// starts them again.
 pub(crate) async fn kill_all(stack: &Stack, containers: &[String]) -> Result<Revert, FaultError> {
@@ -272,13 +254,7 @@ pub(crate) async fn kill_all(stack: &Stack, containers: &[String]) -> Result<Rev
         match r {
             Ok(()) => {}
             // Not running already (killed by an earlier fault): fine.
-            Err(EngineError::Call {
-                source:
-                    bollard::errors::Error::DockerResponseServerError {
-                        status_code: 409, ..
-                    },
-                ..
-            }) => {}
+            Err(e) if e.is_already_in_state() => {}
             Err(e) => return Err(e.into()),
         }
     }

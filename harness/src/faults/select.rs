@@ -5,18 +5,11 @@ use rand::seq::SliceRandom;
 
 use super::spec::{Count, Role, Selector};
 use super::{FaultContext, FaultError};
-use crate::stack::{ready, Node, Service};
+use crate::stack::{ready, Node};
 
 /// Whether a node matches the static parts of a selector.
 pub fn matches_static(node: &Node, sel: &Selector) -> bool {
-    sel.service.is_none_or(|s| s == node.service)
-        && sel.zone.as_ref().is_none_or(|z| *z == node.zone)
-        && sel.name.as_ref().is_none_or(|n| *n == node.name)
-        && match &sel.role {
-            Some(Role::Label(l)) => node.service.role() == l,
-            Some(Role::Leader) | Some(Role::Replica) => node.service == Service::Postgres,
-            None => true,
-        }
+    sel.matches_static(&node.name, node.service, &node.zone)
 }
 
 /// The containers a selector picks now: every static match, narrowed to
@@ -62,6 +55,7 @@ pub async fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::Service;
     use std::collections::HashMap;
 
     fn node(name: &str, service: Service, zone: &str) -> Node {

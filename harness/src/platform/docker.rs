@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, HostConfig,
-    Mount, MountType, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
-    NetworkingConfig, PortBinding, VolumeCreateRequest,
+    Mount, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
@@ -36,6 +35,24 @@ pub enum EngineError {
         /// The refused address.
         host: String,
     },
+    /// The object is not there (Docker's 404).
+    #[error("{operation} {target} failed: no such object")]
+    NotFound {
+        /// What was being done.
+        operation: &'static str,
+        /// To what.
+        target: String,
+    },
+    /// The object is already in the state asked for: starting a running
+    /// container (Docker's 304), killing a stopped one or thawing one that
+    /// is not frozen (409 from those two calls).
+    #[error("{operation} {target}: already so")]
+    AlreadyInState {
+        /// What was being done.
+        operation: &'static str,
+        /// To what.
+        target: String,
+    },
     /// One engine call failed.
     #[error("{operation} {target} failed: {source}")]
     Call {
@@ -55,25 +72,45 @@ impl EngineError {
         target: impl Into<String>,
     ) -> impl FnOnce(bollard::errors::Error) -> Self {
         let target = target.into();
-        move |source| EngineError::Call {
-            operation,
-            target,
-            source,
+        move |source| match source {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            } => EngineError::NotFound { operation, target },
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            } => EngineError::AlreadyInState { operation, target },
+            source => EngineError::Call {
+                operation,
+                target,
+                source,
+            },
+        }
+    }
+
+    /// Like [`EngineError::call`], for a call whose 409 ("conflict") can
+    /// only mean the object is already in the state asked for (killing a
+    /// stopped container, thawing one that is not frozen).
+    fn state_change(
+        operation: &'static str,
+        target: impl Into<String>,
+    ) -> impl FnOnce(bollard::errors::Error) -> Self {
+        let target = target.into();
+        move |source| match source {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 409, ..
+            } => EngineError::AlreadyInState { operation, target },
+            source => EngineError::call(operation, target)(source),
         }
     }
 
     /// Whether the engine said "no such object".
     pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            EngineError::Call {
-                source: bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404,
-                    ..
-                },
-                ..
-            }
-        )
+        matches!(self, EngineError::NotFound { .. })
+    }
+
+    /// Whether the object was already in the state asked for.
+    pub fn is_already_in_state(&self) -> bool {
+        matches!(self, EngineError::AlreadyInState { .. })
     }
 }
 
@@ -129,7 +166,6 @@ pub struct ContainerConfig {
 #[derive(Clone)]
 pub struct Engine {
     docker: Docker,
-    host: String,
 }
 
 impl Engine {
@@ -151,10 +187,7 @@ impl Engine {
             reason: e.to_string(),
         })?;
         match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
-            Ok(Ok(_)) => Ok(Engine {
-                docker,
-                host: shown,
-            }),
+            Ok(Ok(_)) => Ok(Engine { docker }),
             Ok(Err(e)) => Err(EngineError::Unreachable {
                 host: shown,
                 reason: e.to_string(),
@@ -164,11 +197,6 @@ impl Engine {
                 reason: "no answer within 5 s".into(),
             }),
         }
-    }
-
-    /// The engine's address, for messages.
-    pub fn host(&self) -> &str {
-        &self.host
     }
 
     /// The bollard client, for the image builder.
@@ -345,7 +373,7 @@ impl Engine {
                 Some(KillContainerOptionsBuilder::new().signal("SIGKILL").build()),
             )
             .await
-            .map_err(EngineError::call("killing container", container))
+            .map_err(EngineError::state_change("killing container", container))
     }
 
     /// Freezes every process of a container.
@@ -361,7 +389,7 @@ impl Engine {
         self.docker
             .unpause_container(container)
             .await
-            .map_err(EngineError::call("unpausing container", container))
+            .map_err(EngineError::state_change("unpausing container", container))
     }
 
     /// Full details of one container.
@@ -495,54 +523,10 @@ impl Engine {
             .and_then(|mut nets| nets.remove(network))
             .and_then(|e| e.ip_address)
             .filter(|ip| !ip.is_empty())
-            .ok_or_else(|| EngineError::Call {
-                operation: "finding the address of",
+            .ok_or_else(|| EngineError::NotFound {
+                operation: "finding the address on the stack's network of",
                 target: container.to_string(),
-                source: bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404,
-                    message: format!("no address on network {network}"),
-                },
             })
-    }
-
-    /// Disconnects a container from a network.
-    pub async fn disconnect_network(
-        &self,
-        network: &str,
-        container: &str,
-    ) -> Result<(), EngineError> {
-        self.docker
-            .disconnect_network(
-                network,
-                NetworkDisconnectRequest {
-                    container: container.into(),
-                    force: Some(true),
-                },
-            )
-            .await
-            .map_err(EngineError::call("disconnecting from network", container))
-    }
-
-    /// Connects a container to a network with aliases.
-    pub async fn connect_network(
-        &self,
-        network: &str,
-        container: &str,
-        aliases: Vec<String>,
-    ) -> Result<(), EngineError> {
-        self.docker
-            .connect_network(
-                network,
-                NetworkConnectRequest {
-                    container: container.into(),
-                    endpoint_config: Some(EndpointSettings {
-                        aliases: Some(aliases),
-                        ..Default::default()
-                    }),
-                },
-            )
-            .await
-            .map_err(EngineError::call("connecting to network", container))
     }
 
     /// Containers (running or not) whose labels match every `key=value`

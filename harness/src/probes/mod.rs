@@ -17,14 +17,9 @@ use crate::stack::topology::HTTP_PORT;
 use crate::stack::{ready, Service, Stack};
 use crate::workload::RunClock;
 
-/// Probe name of the replication lag in bytes.
-pub const REPLICATION_LAG_BYTES: &str = "replication_lag_bytes";
-/// Probe name of the replication lag in seconds.
-pub const REPLICATION_LAG_SECONDS: &str = "replication_lag_seconds";
-/// Prefix of consumer-lag probes, one per partition (`consumer_lag:p2`).
-pub const CONSUMER_LAG: &str = "consumer_lag";
-/// Prefix of health probes (`health:orders-a`).
-pub const HEALTH: &str = "health";
+pub use faultline_core::probes::{
+    CONSUMER_LAG, HEALTH, REPLICATION_LAG_BYTES, REPLICATION_LAG_SECONDS,
+};
 
 /// Running probes; [`Probes::finish`] stops them and returns the samples.
 pub struct Probes {

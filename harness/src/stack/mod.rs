@@ -4,12 +4,11 @@
 //! real with the engine, labels every object it creates, and waits for real
 //! readiness ([`ready`]) before handing back a [`Stack`].
 
-pub mod configs;
 pub mod owner;
 pub mod ready;
-pub mod settings;
 pub mod status;
-pub mod topology;
+
+pub use faultline_core::stack::{configs, settings, topology};
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -16,7 +16,7 @@
 
 pub mod client;
 pub mod pacer;
-pub mod schedule;
+pub use faultline_core::workload::schedule;
 pub mod verify;
 
 use std::collections::VecDeque;

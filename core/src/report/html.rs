@@ -2,15 +2,9 @@
 //! verdict table on top and SVG charts of throughput, availability,
 //! latency and lag, fault windows shaded and labelled.
 
+use super::escape::markup as esc;
 use super::svg::{line_chart, Band, Series};
 use super::{fmt_measured, fmt_ms, Report, SecondRow};
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 const STYLE: &str = "body{font-family:sans-serif;margin:24px;max-width:1100px;color:#222}\
 h1{margin-bottom:4px}.pass{color:#2d7a2d}.fail{color:#b52a2a}\

@@ -768,16 +768,7 @@ fn selector(
     let nodes = topology::nodes(cx.stack);
     let matches = nodes
         .iter()
-        .filter(|node| {
-            let stack_node = crate::stack::Node {
-                name: node.name.clone(),
-                container: String::new(),
-                service: node.service,
-                zone: node.zone.clone(),
-                ports: Default::default(),
-            };
-            crate::faults::select::matches_static(&stack_node, &sel)
-        })
+        .filter(|node| sel.matches_static(&node.name, node.service, &node.zone))
         .count();
     if matches == 0 {
         return Err(cx.err(

@@ -1,15 +1,8 @@
 //! `junit.xml`: one test case per check; a failed check is a failure
 //! carrying the measured value.
 
+use super::escape::markup as esc;
 use super::{fmt_measured, Report};
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
 
 /// Renders the JUnit XML.
 pub fn render(r: &Report) -> String {

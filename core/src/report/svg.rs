@@ -6,6 +6,8 @@
 //! font files shipped with the binary); these charts only need lines and
 //! `<text>` that the browser lays out itself.
 
+use super::escape::markup as esc;
+
 /// One line.
 pub struct Series<'a> {
     /// Legend.
@@ -24,12 +26,6 @@ pub struct Band {
     pub to: f64,
     /// Label.
     pub label: String,
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn nice_max(v: f64) -> f64 {

@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod drill;
+pub mod escape;
 pub mod html;
 pub mod junit;
 pub mod markdown;
@@ -83,6 +84,10 @@ pub struct Metrics {
 /// One fault in `report.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultRecord {
+    /// The id of the plan step it came from (its place in the scenario
+    /// file, from 0), as in `plan.json` and `faults.jsonl`.
+    #[serde(default)]
+    pub id: usize,
     /// Kind (`pod-kill`).
     pub kind: String,
     /// What it acted on (containers or hop).
@@ -234,8 +239,9 @@ pub fn build(info: RunInfo, m: &Measurements, verdict: &Verdict) -> Report {
     let faults = info
         .journal
         .iter()
-        .zip(m.faults.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|j| (j, m.faults.iter().find(|f| f.span.id == j.id)))
         .map(|(j, f)| FaultRecord {
+            id: j.id,
             kind: j.kind.clone(),
             target: j.targets.join(", "),
             label: j.label.clone(),
@@ -381,26 +387,44 @@ pub fn timeline_csv(rows: &[SecondRow]) -> String {
     s
 }
 
-/// Reads `timeline.csv` back (for `faultline report`).
-pub fn parse_timeline_csv(text: &str) -> Vec<SecondRow> {
+/// Reads `timeline.csv` back (what [`timeline_csv`] wrote): a line that is
+/// not a row is an error at its line, never skipped.
+pub fn parse_timeline_csv(text: &str) -> Result<Vec<SecondRow>, (usize, String)> {
     text.lines()
+        .enumerate()
         .skip(1)
-        .filter_map(|l| {
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
             let f: Vec<&str> = l.split(',').collect();
+            let bad = |what: &str| (i + 1, format!("{what} in {l:?}"));
             if f.len() < 9 {
-                return None;
+                return Err(bad(&format!("{} fields where 9 are expected", f.len())));
             }
-            let opt = |s: &str| (!s.is_empty()).then(|| s.parse().ok()).flatten();
-            Some(SecondRow {
-                second: f[0].parse().ok()?,
-                attempts: f[1].parse().ok()?,
-                ok: f[2].parse().ok()?,
-                good: f[3].parse().ok()?,
-                failed: f[4].parse().ok()?,
-                p50_ms: f[5].parse().ok()?,
-                p99_ms: f[6].parse().ok()?,
-                replication_lag_s: opt(f[7]),
-                consumer_lag: opt(f[8]),
+            let num = |n: usize, name: &str| -> Result<u64, (usize, String)> {
+                f[n].parse()
+                    .map_err(|_| bad(&format!("{name} is not a number")))
+            };
+            let num_f = |n: usize, name: &str| -> Result<f64, (usize, String)> {
+                f[n].parse()
+                    .map_err(|_| bad(&format!("{name} is not a number")))
+            };
+            let opt = |n: usize, name: &str| -> Result<Option<f64>, (usize, String)> {
+                if f[n].is_empty() {
+                    Ok(None)
+                } else {
+                    num_f(n, name).map(Some)
+                }
+            };
+            Ok(SecondRow {
+                second: num(0, "second")?,
+                attempts: num(1, "attempts")?,
+                ok: num(2, "ok")?,
+                good: num(3, "good")?,
+                failed: num(4, "failed")?,
+                p50_ms: num_f(5, "p50_ms")?,
+                p99_ms: num_f(6, "p99_ms")?,
+                replication_lag_s: opt(7, "replication_lag_s")?,
+                consumer_lag: opt(8, "consumer_lag")?,
             })
         })
         .collect()
@@ -635,6 +659,7 @@ pub(crate) mod sample {
                 max_consumer_lag: Some(40.0),
             },
             faults: vec![FaultRecord {
+                id: 0,
                 kind: "pod-kill".into(),
                 target: "orders-a".into(),
                 label: "pod-kill orders zone a".into(),
@@ -694,7 +719,9 @@ mod tests {
         let (r, rows) = sample::report();
         let back: Report = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
-        assert_eq!(parse_timeline_csv(&timeline_csv(&rows)), rows);
+        assert_eq!(parse_timeline_csv(&timeline_csv(&rows)), Ok(rows));
+        let broken = "second,attempts,ok,good,failed,p50_ms,p99_ms,replication_lag_s,consumer_lag\n0,1,1,1,0,2.0,3.0,,\n1,x,1,1,0,2.0,3.0,,\n";
+        assert_eq!(parse_timeline_csv(broken).unwrap_err().0, 3);
     }
 
     #[test]

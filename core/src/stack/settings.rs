@@ -161,7 +161,7 @@ impl StackSettings {
     /// run can tell whether an existing stack fits its profile).
     pub fn fingerprint(&self) -> String {
         let json = serde_json::to_vec(self).unwrap_or_default();
-        crate::images::content_hash([("settings", json.as_slice())])
+        crate::hash::content_hash([("settings", json.as_slice())])
     }
 }
 

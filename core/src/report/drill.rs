@@ -5,6 +5,7 @@
 use crate::drill::{DrillRecord, ScenarioResult};
 use crate::targets::CheckKind;
 
+use super::escape::markup as esc;
 use super::fmt_ms;
 
 /// What the drill page shows.
@@ -186,13 +187,6 @@ pub fn markdown(d: &Drill) -> String {
         }
     }
     s
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// `index.html`: the same, self-contained.

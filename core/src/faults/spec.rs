@@ -113,6 +113,22 @@ pub struct Selector {
     pub count: Option<Count>,
 }
 
+impl Selector {
+    /// Whether a node (by logical name, service and zone) matches the
+    /// static parts of this selector; leader and replica match every
+    /// PostgreSQL node until the platform asks Patroni who leads.
+    pub fn matches_static(&self, name: &str, service: Service, zone: &str) -> bool {
+        self.service.is_none_or(|s| s == service)
+            && self.zone.as_deref().is_none_or(|z| z == zone)
+            && self.name.as_deref().is_none_or(|n| n == name)
+            && match &self.role {
+                Some(Role::Label(l)) => service.role() == l,
+                Some(Role::Leader) | Some(Role::Replica) => service == Service::Postgres,
+                None => true,
+            }
+    }
+}
+
 /// How many matching containers a fault takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

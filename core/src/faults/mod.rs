@@ -1,0 +1,9 @@
+//! Faults as values: what a scenario asks for ([`spec`]) and what the
+//! journal records of each ([`journal`]). Injecting and reverting them is
+//! the `faultline` crate's business.
+
+pub mod journal;
+pub mod spec;
+
+pub use journal::JournalEntry;
+pub use spec::{Action, FaultKind, FaultSpec};
