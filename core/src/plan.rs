@@ -53,6 +53,9 @@ pub struct PlanStep {
     pub id: usize,
     /// When it goes in, ms from the start of the load.
     pub at_ms: u64,
+    /// When it goes in, exactly (`at_ms` is rounded down).
+    #[serde(skip)]
+    pub at: Duration,
     /// Its kind's scenario name.
     pub kind: FaultKind,
     /// Its label in reports.
@@ -82,13 +85,6 @@ pub enum StepEnd {
     Instant,
 }
 
-impl PlanStep {
-    /// When it goes in, from the start of the load.
-    pub fn at(&self) -> Duration {
-        Duration::from_millis(self.at_ms)
-    }
-}
-
 impl Plan {
     /// The plan of `scenario` judged as `system`, with `seed`, where a good
     /// request is answered within `good_within`.
@@ -100,6 +96,7 @@ impl Plan {
             .map(|(id, f)| PlanStep {
                 id,
                 at_ms: f.at.as_millis() as u64,
+                at: f.at,
                 kind: f.spec.kind(),
                 label: f.spec.label(),
                 end: match (f.spec.duration, f.spec.permanent) {
@@ -113,7 +110,7 @@ impl Plan {
                 spec: f.spec.clone(),
             })
             .collect();
-        steps.sort_by_key(|s| (s.at_ms, s.id));
+        steps.sort_by_key(|s| (s.at, s.id));
         Plan {
             scenario: scenario.name.clone(),
             system: system.to_string(),

@@ -318,15 +318,13 @@ pub async fn run_on(
     // The plan this run executes, written before anything is touched: its
     // step ids are the ids of the journal entries and of the results.
     let plan = plan(scenario, profile, seed);
-    let write = |name: &str, text: String| {
-        std::fs::write(dir.join(name), text).map_err(|e| {
-            Error::Environment(format!("cannot write {}: {e}", dir.join(name).display()))
-        })
-    };
-    write(
-        "plan.json",
-        serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n",
-    )?;
+    let plan_json = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
+    std::fs::write(dir.join("plan.json"), plan_json).map_err(|e| {
+        Error::Environment(format!(
+            "cannot write {}: {e}",
+            dir.join("plan.json").display()
+        ))
+    })?;
     // The journal is evidence: a run that cannot keep it does not start.
     let journal = Journal::to_file(dir.join("faults.jsonl")).map_err(|e| {
         Error::Environment(format!(
@@ -335,7 +333,7 @@ pub async fn run_on(
         ))
     })?;
     let journal = Arc::new(Mutex::new(journal));
-    let good = Duration::from_millis(plan.load.good_within_ms);
+    let good = good_latency(scenario, profile);
     let spec = LoadSpec {
         schedule: Schedule {
             rate: scenario.load.rate,
@@ -383,7 +381,7 @@ pub async fn run_on(
         );
         let quiet = opts.quiet;
         fault_tasks.push(tokio::spawn(async move {
-            let at = tokio::time::Instant::from_std(clock.start + step.at());
+            let at = tokio::time::Instant::from_std(clock.start + step.at);
             tokio::select! {
                 _ = tokio::time::sleep_until(at) => {}
                 _ = cancel.changed() => return,

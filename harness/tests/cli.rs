@@ -156,4 +156,33 @@ fn dry_run_prints_the_plan_and_touches_nothing() {
         "{plan}"
     );
     assert!(plan.contains("fault 3: at 25s db-failover kill-leader"));
+
+    // --json: the same plan as a value on stdout, the run's plan.json.
+    let out = faultline()
+        .args([
+            "run",
+            "scenarios/bad-day.toml",
+            "--dry-run",
+            "--json",
+            "--seed",
+            "3",
+        ])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(plan["seed"], 3);
+    assert_eq!(plan["steps"][1]["id"], 1);
+    assert_eq!(plan["steps"][1]["kind"], "az-isolation");
+    assert_eq!(plan["steps"][1]["at_ms"], 15_000);
+    assert_eq!(plan["steps"][1]["end"]["after"]["ms"], 30_000);
+    // --json without --dry-run is a usage error.
+    let out = faultline()
+        .args(["run", "scenarios/bad-day.toml", "--json"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -45,9 +45,28 @@ fn validate_report(dir: &Path) {
         "junit.xml",
         "timeline.csv",
         "faults.jsonl",
+        "plan.json",
     ] {
         assert!(dir.join(f).is_file(), "{f} missing from {}", dir.display());
     }
+    // The plan's step ids are the journal's and the results' ids.
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&read("plan.json")).unwrap();
+    let mut planned: Vec<u64> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_u64().unwrap())
+        .collect();
+    planned.sort();
+    let mut journaled: Vec<u64> = read("faults.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "injected")
+        .map(|v| v["id"].as_u64().unwrap())
+        .collect();
+    journaled.sort();
+    assert_eq!(planned, journaled, "plan.json and faults.jsonl");
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("reports/schema/report.schema.json")).unwrap(),
     )
@@ -99,6 +118,21 @@ fn a_violated_target_exits_1_naming_the_check_and_a_looser_profile_passes() {
     validate_report(&strict);
     let junit = std::fs::read_to_string(strict.join("junit.xml")).unwrap();
     assert!(junit.contains("<failure message=\"p95 measured"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(strict.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["faults"][0]["id"], 0);
+
+    // `report DIR` renders the folder again, with the run's verdict as its
+    // exit status; without timeline.csv it refuses rather than drawing
+    // empty charts.
+    let again = faultline().arg("report").arg(&strict).output().unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    std::fs::remove_file(strict.join("timeline.csv")).unwrap();
+    let again = faultline().arg("report").arg(&strict).output().unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("timeline.csv"), "{stderr}");
 
     let loose = out_dir("loose");
     let out = faultline()
