@@ -133,7 +133,7 @@ async fn a_region_loss_loses_exactly_the_writes_after_the_last_archived_segment(
     assert_eq!(injected.targets, ["pg-a", "pg-b"]);
     for n in stack.nodes_of(Service::Postgres) {
         assert!(
-            stack.engine().inspect(&n.container).await.is_err(),
+            stack.platform().state(&n.container).await.is_err(),
             "{} is destroyed",
             n.name
         );
@@ -236,7 +236,7 @@ async fn a_corrupt_backup_region_fails_the_restore_check_with_the_reason_and_lea
     let leader = ready::leader(&stack).await.unwrap();
     let container = &stack.node(&leader).unwrap().container;
     let (code, out) = stack
-        .engine()
+        .platform()
         .exec(
             container,
             "postgres",
@@ -277,7 +277,7 @@ async fn a_corrupt_backup_region_fails_the_restore_check_with_the_reason_and_lea
     // Usable: the stack comes down whole — containers, network and every
     // volume, the backup region included — nothing of it left behind.
     stack.down().await.unwrap();
-    let left = stack.engine().runs().await.unwrap();
+    let left = stack.platform().runs().await.unwrap();
     assert!(
         !left.iter().any(|(run, _)| run == &stack.run),
         "nothing of run {} left: {left:?}",

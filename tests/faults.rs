@@ -22,15 +22,7 @@ fn spec(action: Action) -> FaultSpec {
 
 async fn state(stack: &Stack, name: &str) -> String {
     let n = stack.node(name).unwrap();
-    stack
-        .engine()
-        .inspect(&n.container)
-        .await
-        .unwrap()
-        .state
-        .and_then(|s| s.status)
-        .map(|s| s.to_string())
-        .unwrap_or_default()
+    stack.platform().state(&n.container).await.unwrap().status
 }
 
 /// The stack is whole: ready, nothing paused or stopped, no toxic left.
@@ -80,10 +72,14 @@ async fn assert_nothing_left(stack: &Stack) {
     }
 }
 
+/// Whether the iptables chain is in the node's network namespace: what
+/// the Docker platform's cut is made of, read from Docker itself.
 async fn chain_exists(stack: &Stack, name: &str, chain: &str) -> bool {
     let n = stack.node(name).unwrap();
-    let pid = stack
-        .engine()
+    let engine = faultline::platform::docker::Engine::connect(false)
+        .await
+        .unwrap();
+    let pid = engine
         .inspect(&n.container)
         .await
         .unwrap()

@@ -168,9 +168,9 @@ async fn write_behind_the_service(db: &tokio_postgres::Client, published: bool) 
 async fn pause(stack: &faultline::stack::Stack, service: Service, paused: bool) {
     for n in stack.nodes_of(service) {
         let r = if paused {
-            stack.engine().pause(&n.container).await
+            stack.platform().pause(&n.container).await
         } else {
-            stack.engine().unpause(&n.container).await
+            stack.platform().unpause(&n.container).await
         };
         r.unwrap();
     }

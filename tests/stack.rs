@@ -6,7 +6,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use faultline::platform::LABEL_RUN;
 use faultline::stack::ready;
 use faultline::stack::status;
 use faultline::stack::{Service, StackSettings};
@@ -78,12 +77,16 @@ async fn up_writes_replicate_and_reach_analytics_then_down_leaves_nothing() {
     assert_eq!(r.status(), 200);
 
     // down leaves no container, network or volume with the run's label.
-    let engine = stack.engine().clone();
+    let platform = stack.platform().clone();
     let run = stack.run.clone();
     drop(stack);
-    let label = format!("{LABEL_RUN}={run}");
-    assert!(engine.containers(&[label]).await.unwrap().is_empty());
-    assert!(!engine.runs().await.unwrap().iter().any(|(r, _)| *r == run));
+    assert!(platform.nodes(&run).await.unwrap().is_empty());
+    assert!(!platform
+        .runs()
+        .await
+        .unwrap()
+        .iter()
+        .any(|(r, _)| *r == run));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -93,7 +96,7 @@ async fn killing_the_patroni_leader_promotes_the_replica_and_writes_resume() {
     let ingress = stack.ingress_url().unwrap();
     let old = ready::leader(&stack).await.expect("a leader");
     let container = stack.node(&old).unwrap().container.clone();
-    stack.engine().kill(&container).await.unwrap();
+    stack.platform().kill(&container).await.unwrap();
     let killed = Instant::now();
 
     let mut new = None;
@@ -127,14 +130,9 @@ async fn killing_the_patroni_leader_promotes_the_replica_and_writes_resume() {
     assert!(row.is_some());
     // No service was restarted: every app container still runs its first start.
     for n in stack.nodes.iter().filter(|n| n.service.role() == "app") {
-        let inspect = stack.engine().inspect(&n.container).await.unwrap();
-        assert_eq!(inspect.restart_count, Some(0), "{} was restarted", n.name);
-        assert_eq!(
-            inspect.state.and_then(|s| s.running),
-            Some(true),
-            "{} is not running",
-            n.name
-        );
+        let state = stack.platform().state(&n.container).await.unwrap();
+        assert_eq!(state.restarts, 0, "{} was restarted", n.name);
+        assert!(state.running, "{} is not running", n.name);
     }
 }
 
@@ -162,7 +160,7 @@ async fn killing_redis_does_not_fail_reads() {
         .unwrap()
         .container
         .clone();
-    stack.engine().kill(&redis).await.unwrap();
+    stack.platform().kill(&redis).await.unwrap();
     for round in 0..3 {
         for id in &ids {
             let r = client
@@ -220,7 +218,7 @@ async fn restarting_the_broker_loses_no_acknowledged_event() {
         .unwrap()
         .container
         .clone();
-    stack.engine().kill(&broker).await.unwrap();
+    stack.platform().kill(&broker).await.unwrap();
     // Orders keep being acknowledged while the broker is down (the outbox
     // holds their events).
     for _ in 0..50 {
@@ -231,7 +229,7 @@ async fn restarting_the_broker_loses_no_acknowledged_event() {
         );
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    stack.engine().start(&broker).await.unwrap();
+    stack.platform().start(&broker).await.unwrap();
     eventually(
         Duration::from_secs(90),
         "all 100 events after the broker restart",

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use crate::error::{Error, Exit};
 use crate::images;
 use crate::platform::docker::Engine;
+use crate::platform::Platform;
 use crate::stack::{self, Owner, Stack, UpOptions};
 
 /// faultline: break a real stack on purpose and prove its recovery targets.
@@ -230,7 +231,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
         Command::Up { system, timeout } => {
             let root = crate::project::root();
             let profile = crate::targets::load(&crate::targets::profiles_dir(&root), &system)?;
-            let engine = Engine::connect(cli.allow_remote).await?;
+            let platform = Platform::connect(cli.allow_remote).await?;
             let settings = profile.stack.clone();
             let opts = UpOptions {
                 run: stack::new_run_id(),
@@ -240,12 +241,12 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             };
             let started = Instant::now();
             eprintln!("starting stack {} for system {} …", opts.run, opts.system);
-            let up = stack::up(&engine, &settings, &opts);
+            let up = stack::up(&platform, &settings, &opts);
             let stack = tokio::select! {
                 r = up => r?,
                 _ = tokio::signal::ctrl_c() => {
                     eprintln!("interrupted: removing stack {}", opts.run);
-                    engine.remove_labelled(Some(&opts.run)).await?;
+                    platform.sweep(Some(&opts.run)).await?;
                     return Err(Error::Interrupted);
                 }
             };
@@ -258,8 +259,8 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             Ok(Exit::Pass)
         }
         Command::Status { run } => {
-            let engine = Engine::connect(cli.allow_remote).await?;
-            let stack = Stack::attach(&engine, run.as_deref()).await?;
+            let platform = Platform::connect(cli.allow_remote).await?;
+            let stack = Stack::attach(&platform, run.as_deref()).await?;
             let rows = stack::status::collect(&stack).await?;
             println!("stack {} (system {})", stack.run, stack.system);
             println!("{}", stack::status::render(&rows));
@@ -268,8 +269,8 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             Ok(Exit::Pass)
         }
         Command::Down { run } => {
-            let engine = Engine::connect(cli.allow_remote).await?;
-            let stack = Stack::attach(&engine, run.as_deref()).await?;
+            let platform = Platform::connect(cli.allow_remote).await?;
+            let stack = Stack::attach(&platform, run.as_deref()).await?;
             let removed = stack.down().await?;
             println!("stack {} removed ({removed} objects)", stack.run);
             Ok(Exit::Pass)
@@ -445,10 +446,12 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             load_command(url, spec, json, raw).await
         }
         Command::Clean { images } => {
-            let engine = Engine::connect(cli.allow_remote).await?;
-            let removed = engine.remove_labelled(None).await?;
+            let platform = Platform::connect(cli.allow_remote).await?;
+            let removed = platform.sweep(None).await?;
             println!("removed {removed} containers, networks and volumes labelled faultline.run");
             if images {
+                // Images are Docker's, whatever runs them.
+                let engine = Engine::connect(cli.allow_remote).await?;
                 let n = images::remove_all(&engine).await?;
                 println!("removed {n} faultline images");
             }

@@ -14,7 +14,7 @@ pub use faultline_core::drill::{
 };
 
 use crate::error::Error;
-use crate::platform::docker::Engine;
+use crate::platform::Platform;
 use crate::report::drill as render;
 use crate::run::{self, Interrupt, RunOptions};
 use crate::stack::Stack;
@@ -179,14 +179,14 @@ pub async fn execute(
     for path in &suite.scenarios {
         run::load(path, Some(&profile.name))?;
     }
-    let engine = Engine::connect(opts.allow_remote).await?;
+    let platform = Platform::connect(opts.allow_remote).await?;
     let ropts = RunOptions {
         quiet: opts.quiet,
         allow_remote: opts.allow_remote,
         ..RunOptions::default()
     };
     let mut interrupt = Interrupt::install();
-    let (stack, owned) = run::obtain_stack(&engine, profile, &ropts, &mut interrupt).await?;
+    let (stack, owned) = run::obtain_stack(&platform, profile, &ropts, &mut interrupt).await?;
     let result = run_on(&stack, suite, profile, opts).await;
     if owned && !opts.keep_stack {
         let _ = stack.down().await;

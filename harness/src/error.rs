@@ -5,7 +5,7 @@
 //! environment (3), or an interruption (130).
 
 use crate::images::ImageError;
-use crate::platform::docker::EngineError;
+use crate::platform::PlatformError;
 use crate::stack::StackError;
 
 /// Exit status of every faultline command, as DESIGN documents them.
@@ -44,9 +44,9 @@ pub enum Error {
     /// Bad input.
     #[error(transparent)]
     Input(#[from] InputError),
-    /// The Docker engine failed or is missing.
+    /// The platform (the Docker engine) failed or is missing.
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Platform(#[from] PlatformError),
     /// Images could not be built or are missing.
     #[error(transparent)]
     Image(#[from] ImageError),
@@ -72,8 +72,8 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Input(_) => Exit::BadInput,
-            Error::Engine(EngineError::RemoteRefused { .. }) => Exit::BadInput,
-            Error::Engine(_) | Error::Image(_) => Exit::Environment,
+            Error::Platform(PlatformError::RemoteRefused { .. }) => Exit::BadInput,
+            Error::Platform(_) | Error::Image(_) => Exit::Environment,
             Error::Stack(e) => e.exit(),
             Error::Interrupted => Exit::Interrupted,
             Error::DryRun => Exit::Pass,

@@ -22,7 +22,7 @@ use crate::measure::{
     RunData,
 };
 use crate::plan::Plan;
-use crate::platform::docker::Engine;
+use crate::platform::Platform;
 use crate::probes::Probes;
 use crate::report::{self, Report, RunInfo};
 use crate::scenario::Scenario;
@@ -210,14 +210,14 @@ fn now_unix_ms() -> u64 {
 /// Finds a running stack built for this profile's settings, or starts one
 /// owned by this process. Returns it and whether this run started it.
 pub(crate) async fn obtain_stack(
-    engine: &Engine,
+    platform: &Platform,
     profile: &Profile,
     opts: &RunOptions,
     interrupt: &mut Interrupt,
 ) -> Result<(Stack, bool), Error> {
     let fingerprint = profile.stack.fingerprint();
-    for (run, _) in engine.runs().await? {
-        if let Ok(s) = Stack::attach(engine, Some(&run)).await {
+    for (run, _) in platform.runs().await? {
+        if let Ok(s) = Stack::attach(platform, Some(&run)).await {
             if s.settings_fingerprint == fingerprint && !s.nodes.is_empty() {
                 say(
                     opts,
@@ -228,7 +228,7 @@ pub(crate) async fn obtain_stack(
             }
         }
     }
-    images::check_present(engine).await?;
+    platform.check_images().await?;
     let up = UpOptions {
         run: stack::new_run_id(),
         system: profile.name.clone(),
@@ -240,9 +240,9 @@ pub(crate) async fn obtain_stack(
         format!("starting stack {} for {} …", up.run, profile.name),
     );
     tokio::select! {
-        r = stack::up(engine, &profile.stack, &up) => Ok((r?, true)),
+        r = stack::up(platform, &profile.stack, &up) => Ok((r?, true)),
         _ = interrupt.wait() => {
-            let _ = engine.remove_labelled(Some(&up.run)).await;
+            let _ = platform.sweep(Some(&up.run)).await;
             Err(Error::Interrupted)
         }
     }
@@ -271,8 +271,8 @@ pub async fn execute(
         return Err(Error::DryRun);
     }
     let mut interrupt = Interrupt::install();
-    let engine = Engine::connect(opts.allow_remote).await?;
-    let (stack, owned) = obtain_stack(&engine, profile, opts, &mut interrupt).await?;
+    let platform = Platform::connect(opts.allow_remote).await?;
+    let (stack, owned) = obtain_stack(&platform, profile, opts, &mut interrupt).await?;
     let result = run_on(&stack, scenario, profile, opts, seed, &mut interrupt).await;
     if owned && !opts.keep_stack {
         say(opts, format!("removing stack {}", stack.run));
@@ -746,22 +746,11 @@ async fn unplanned_restarts(
     let touched: Vec<&String> = journal.iter().flat_map(|e| e.targets.iter()).collect();
     let mut out = Vec::new();
     for n in &stack.nodes {
-        let Ok(inspect) = stack.engine().inspect(&n.container).await else {
+        let Ok(state) = stack.platform().state(&n.container).await else {
             continue;
         };
-        let state = inspect.state.unwrap_or_default();
-        let running = state.running.unwrap_or(false);
-        let started_ms = state
-            .started_at
-            .as_deref()
-            .and_then(|s| {
-                humantime::parse_rfc3339_weak(
-                    s.trim_end_matches('Z').split('.').next().unwrap_or(s),
-                )
-                .ok()
-            })
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as u64);
+        let running = state.running;
+        let started_ms = state.started_unix_ms;
         let harness_touched = touched.contains(&&n.name);
         let restarted = started_ms.is_some_and(|ms| ms > start_unix_ms + 1_000) && !harness_touched;
         if (!running && !harness_touched) || restarted {
@@ -855,14 +844,16 @@ impl Stack {
     pub async fn start(system: &str) -> Result<Stack, Error> {
         let root = crate::project::root();
         let profile = targets::load(&targets::profiles_dir(&root), system)?;
-        let engine = Engine::connect(false).await?;
+        // Images are built by a Docker engine, whatever runs them.
+        let engine = crate::platform::docker::Engine::connect(false).await?;
         images::build_all(&engine, &images::BuildOptions::default()).await?;
+        let platform = Platform::Docker(engine);
         let up = UpOptions {
             run: stack::new_run_id(),
             system: profile.name.clone(),
             owner: Owner::current_process(),
             ready_timeout: Duration::from_secs(180),
         };
-        Ok(stack::up(&engine, &profile.stack, &up).await?)
+        Ok(stack::up(&platform, &profile.stack, &up).await?)
     }
 }

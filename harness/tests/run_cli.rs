@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use faultline::faults::toxics;
 use faultline::platform::docker::Engine;
-use faultline::platform::LABEL_RUN;
+use faultline::platform::{Platform, LABEL_RUN};
 use faultline::stack::topology::PROXY_API_PORT;
 use faultline::stack::{MachineLock, Service, Stack};
 use nix::sys::signal::{kill, Signal};
@@ -218,7 +218,9 @@ fn an_interrupted_run_reverts_every_fault_and_leaves_nothing_behind() {
         .unwrap_or_else(|| panic!("no kept stack in:\n{log}"));
     rt.block_on(async {
         let engine = Engine::connect(false).await.unwrap();
-        let stack = Stack::attach(&engine, Some(&run)).await.unwrap();
+        let stack = Stack::attach(&Platform::Docker(engine.clone()), Some(&run))
+            .await
+            .unwrap();
         for n in &stack.nodes {
             let state = engine.inspect(&n.container).await.unwrap().state.unwrap();
             assert_eq!(
@@ -275,7 +277,13 @@ fn an_interrupted_run_reverts_every_fault_and_leaves_nothing_behind() {
             .await
             .unwrap()
             .is_empty());
-        assert!(!engine.runs().await.unwrap().iter().any(|(r, _)| *r == run));
+        let platform = Platform::Docker(engine);
+        assert!(!platform
+            .runs()
+            .await
+            .unwrap()
+            .iter()
+            .any(|(r, _)| *r == run));
     });
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use faultline::images;
 use faultline::platform::docker::Engine;
+use faultline::platform::Platform;
 use faultline::stack::{self, Owner, Stack, StackSettings, UpOptions};
 
 /// A fault context on `stack` with a fixed seed, for injecting faults by
@@ -81,7 +82,7 @@ pub async fn start_stack(settings: StackSettings) -> TestStack {
         owner: Owner::current_process(),
         ready_timeout: Duration::from_secs(180),
     };
-    let stack = stack::up(&engine, &settings, &opts)
+    let stack = stack::up(&Platform::Docker(engine), &settings, &opts)
         .await
         .expect("the stack comes up ready");
     TestStack { stack, _lock: lock }
@@ -92,7 +93,7 @@ pub async fn start_stack(settings: StackSettings) -> TestStack {
 pub async fn dump_logs(stack: &Stack, names: &[&str]) {
     for name in names {
         if let Some(n) = stack.node(name) {
-            let logs = stack.engine().logs_tail(&n.container, 400).await;
+            let logs = stack.platform().logs_tail(&n.container, 400).await;
             let kept: Vec<&str> = logs
                 .lines()
                 .filter(|l| {

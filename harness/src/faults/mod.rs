@@ -1,7 +1,8 @@
-//! Faults on Docker: one file per kind, each with `inject` and `revert`.
+//! Faults: one file per kind, each with `inject` and `revert`, acting
+//! through the stack's [`Platform`](crate::platform::Platform) only.
 //!
 //! Injecting returns a [`Revert`]: everything needed to undo the fault
-//! (containers to start again, to thaw, firewall chains or toxics to
+//! (nodes to start again, to thaw, network cuts to heal, toxics to
 //! remove). Reverts are few and shared — a pod kill, an AZ outage and a
 //! broker loss all end by starting containers — so they live here, once.
 //! Every injection and revert is written to the [`journal`] with both
@@ -16,7 +17,6 @@ pub mod cache_loss;
 pub mod db_failover;
 pub mod journal;
 pub mod latency;
-pub mod netfilter;
 pub mod partition;
 pub mod pod_kill;
 pub mod pod_pause;
@@ -32,7 +32,7 @@ use std::sync::Mutex;
 use rand::rngs::StdRng;
 
 pub use crate::measure::Step;
-use crate::platform::docker::EngineError;
+use crate::platform::PlatformError;
 use crate::stack::{Service, Stack};
 use crate::workload::RunClock;
 pub use journal::{Journal, JournalEntry};
@@ -41,9 +41,9 @@ pub use spec::{Action, FaultKind, FaultSpec};
 /// A fault that could not be injected or reverted.
 #[derive(Debug, thiserror::Error)]
 pub enum FaultError {
-    /// The engine failed.
+    /// The platform failed.
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Platform(#[from] PlatformError),
     /// The selector matched no container.
     #[error("{fault}: its target matches no container of the stack")]
     NoTarget {
@@ -63,14 +63,6 @@ pub enum FaultError {
     Proxy {
         /// Which proxy node.
         proxy: String,
-        /// What happened.
-        reason: String,
-    },
-    /// Firewall rules could not be applied inside a container.
-    #[error("firewall rules in {container} failed: {reason}")]
-    Netfilter {
-        /// The container.
-        container: String,
         /// What happened.
         reason: String,
     },
@@ -108,8 +100,8 @@ pub enum Revert {
     Start(Vec<String>),
     /// Thaw these containers.
     Unpause(Vec<String>),
-    /// Remove these firewall chains: (container, chain).
-    Netfilter(Vec<(String, String)>),
+    /// Heal these network cuts: (node, fault id).
+    Heal(Vec<(String, usize)>),
     /// Remove these toxics: (proxy API address, proxy, toxic).
     Toxics(Vec<(String, String, String)>),
     /// Restore the database from the backup region (after a region loss).
@@ -195,11 +187,11 @@ pub async fn revert(ctx: &FaultContext, fault: &Injected) -> Result<Reverted, Fa
 
 /// Carries out a [`Revert`].
 pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
-    let engine = stack.engine();
+    let platform = stack.platform();
     match revert {
         Revert::Start(containers) => {
             for c in containers {
-                match engine.start(c).await {
+                match platform.start(c).await {
                     Ok(()) => {}
                     // Already running (started by hand, or twice), or gone:
                     // fine.
@@ -211,7 +203,7 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
         }
         Revert::Unpause(containers) => {
             for c in containers {
-                match engine.unpause(c).await {
+                match platform.unpause(c).await {
                     Ok(()) => {}
                     Err(e) if e.is_not_found() || e.is_already_in_state() => {}
                     Err(e) => return Err(e.into()),
@@ -219,17 +211,16 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
             }
             Ok(())
         }
-        Revert::Netfilter(chains) => {
+        Revert::Heal(cuts) => {
             let results = futures_util::future::join_all(
-                chains
-                    .iter()
-                    .map(|(c, chain)| netfilter::heal(engine, c, chain)),
+                cuts.iter().map(|(node, fault)| platform.heal(node, *fault)),
             )
             .await;
             results
                 .into_iter()
                 .collect::<Result<Vec<_>, _>>()
                 .map(|_| ())
+                .map_err(FaultError::from)
         }
         Revert::Toxics(toxics) => {
             for (api, proxy, name) in toxics {
@@ -248,8 +239,8 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
 /// Kills `containers` at once (a power cut) and returns the revert that
 /// starts them again.
 pub(crate) async fn kill_all(stack: &Stack, containers: &[String]) -> Result<Revert, FaultError> {
-    let engine = stack.engine();
-    let results = futures_util::future::join_all(containers.iter().map(|c| engine.kill(c))).await;
+    let platform = stack.platform();
+    let results = futures_util::future::join_all(containers.iter().map(|c| platform.kill(c))).await;
     for r in results {
         match r {
             Ok(()) => {}

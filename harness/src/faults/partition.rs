@@ -1,12 +1,11 @@
 //! `partition`: two groups of containers (by zone or by service) cannot
-//! reach each other; each keeps reaching everything else. Done with
-//! firewall chains inside each container of both groups ([`netfilter`]).
-//!
-//! [`netfilter`]: super::netfilter
+//! reach each other; each keeps reaching everything else. Done with a
+//! network cut inside each node of both groups
+//! ([`Platform::cut`](crate::platform::Platform::cut)).
 
-use super::netfilter;
 use super::spec::Group;
 use super::{FaultContext, FaultError, Revert};
+use crate::platform::Cut;
 use crate::stack::{Node, Stack};
 
 fn members<'a>(stack: &'a Stack, g: &Group) -> Vec<&'a Node> {
@@ -30,42 +29,40 @@ pub async fn cut_between(
             fault: label.to_string(),
         });
     }
-    let engine = ctx.stack.engine();
-    let network = crate::stack::network_name(&ctx.stack.run);
+    let platform = ctx.stack.platform();
     let mut ips = std::collections::HashMap::new();
     for n in a.iter().chain(b) {
-        if let Ok(ip) = engine.ip_address(&n.container, &network).await {
+        if let Ok(ip) = platform.address(&ctx.stack.run, &n.container).await {
             ips.insert(n.name.clone(), ip);
         }
     }
-    let chain = netfilter::chain_name(id);
-    let peers_of = |side: &[&Node]| -> Vec<String> {
-        side.iter()
+    let cut_from = |side: &[&Node]| Cut {
+        fault: id,
+        peers: side
+            .iter()
             .filter_map(|n| ips.get(&n.name).cloned())
-            .collect()
+            .collect(),
     };
-    let (peers_a, peers_b) = (peers_of(b), peers_of(a));
-    let jobs: Vec<(&Node, &Vec<String>)> = a
+    let (cut_a, cut_b) = (cut_from(b), cut_from(a));
+    let jobs: Vec<(&Node, &Cut)> = a
         .iter()
-        .map(|n| (*n, &peers_a))
-        .chain(b.iter().map(|n| (*n, &peers_b)))
+        .map(|n| (*n, &cut_a))
+        .chain(b.iter().map(|n| (*n, &cut_b)))
         .filter(|(n, _)| ips.contains_key(&n.name))
         .collect();
-    let results = futures_util::future::join_all(
-        jobs.iter()
-            .map(|(n, peers)| netfilter::cut(engine, &n.container, &chain, peers)),
-    )
-    .await;
-    let done: Vec<(String, String)> = jobs
+    let results =
+        futures_util::future::join_all(jobs.iter().map(|(n, cut)| platform.cut(&n.container, cut)))
+            .await;
+    let done: Vec<(String, usize)> = jobs
         .iter()
         .zip(&results)
         .filter(|(_, r)| r.is_ok())
-        .map(|((n, _), _)| (n.container.clone(), chain.clone()))
+        .map(|((n, _), _)| (n.container.clone(), id))
         .collect();
-    let revert = Revert::Netfilter(done);
+    let revert = Revert::Heal(done);
     if let Some(Err(e)) = results.into_iter().find(|r| r.is_err()) {
         let _ = super::undo(&ctx.stack, &revert).await;
-        return Err(e);
+        return Err(e.into());
     }
     let targets = a.iter().chain(b).map(|n| n.name.clone()).collect();
     Ok((targets, revert))

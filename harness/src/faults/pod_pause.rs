@@ -11,10 +11,10 @@ pub async fn inject(
     label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
     let nodes = select::resolve(ctx, sel, label).await?;
-    let engine = ctx.stack.engine();
+    let platform = ctx.stack.platform();
     let mut paused = Vec::new();
     for n in &nodes {
-        if let Err(e) = engine.pause(&n.container).await {
+        if let Err(e) = platform.pause(&n.container).await {
             let _ = super::undo(&ctx.stack, &Revert::Unpause(paused)).await;
             return Err(e.into());
         }

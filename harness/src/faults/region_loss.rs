@@ -46,7 +46,7 @@ pub async fn inject(
     cache: bool,
 ) -> Result<(Vec<String>, Revert), FaultError> {
     let stack = &ctx.stack;
-    let engine = stack.engine();
+    let platform = stack.platform();
     let mut targets = Vec::new();
     let mut doomed: Vec<(String, String)> = stack
         .nodes_of(Service::Postgres)
@@ -61,8 +61,7 @@ pub async fn inject(
     }
     // All at once: a region does not fail one machine at a time.
     let kills =
-        futures_util::future::join_all(doomed.iter().map(|(c, _)| engine.remove_container(c)))
-            .await;
+        futures_util::future::join_all(doomed.iter().map(|(c, _)| platform.remove_node(c))).await;
     for r in kills {
         r?;
     }
@@ -72,9 +71,7 @@ pub async fn inject(
         } else {
             format!("{name}-data")
         };
-        engine
-            .remove_volume(&crate::stack::object_name(&stack.run, &volume))
-            .await?;
+        platform.remove_volume(&stack.run, &volume).await?;
         targets.push(name.clone());
     }
     if cache {
@@ -102,7 +99,7 @@ fn settings(ctx: &FaultContext) -> Result<StackSettings, FaultError> {
 
 /// The last pgBackRest error line of a node's log, if any.
 async fn pgbackrest_error(ctx: &FaultContext, container: &str) -> Option<String> {
-    let logs = ctx.stack.engine().logs_tail(container, 200).await;
+    let logs = ctx.stack.platform().logs_tail(container, 200).await;
     logs.lines()
         .rev()
         .find(|l| {
@@ -145,7 +142,7 @@ async fn newest_commit(ctx: &FaultContext, node: &str) -> Result<Option<u64>, Fa
 /// Rebuilds the database from the backup region; every step is timed.
 pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted, FaultError> {
     let stack = &ctx.stack;
-    let engine = stack.engine();
+    let platform = stack.platform();
     let settings = settings(ctx)?;
     let step = |name: &str| Step {
         name: name.into(),
@@ -160,7 +157,7 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
         .next()
         .map(|n| n.container.clone())
         .ok_or_else(|| FaultError::Restore("no etcd member to clear".into()))?;
-    let (code, out) = engine
+    let (code, out) = platform
         .exec(
             &etcd,
             "",
@@ -214,15 +211,9 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
         if let Some(e) = pgbackrest_error(ctx, &container).await {
             return Err(FaultError::Restore(e));
         }
-        let running = engine
-            .inspect(&container)
-            .await
-            .ok()
-            .and_then(|i| i.state)
-            .and_then(|s| s.running)
-            .unwrap_or(false);
+        let running = platform.state(&container).await.is_ok_and(|s| s.running);
         if !running {
-            let tail = engine.logs_tail(&container, 5).await;
+            let tail = platform.logs_tail(&container, 5).await;
             return Err(FaultError::Restore(format!(
                 "the restoring node stopped: {}",
                 tail.trim()
@@ -234,7 +225,7 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
     // When pgBackRest finished and when PostgreSQL finished replaying the
     // archive, from the node's own log timestamps (Patroni's API does not
     // answer during a bootstrap, so polling would blur them).
-    let logs = engine.logs_timestamped(&container).await;
+    let logs = platform.logs_timestamped(&container).await;
     let mut previous = steps.last().map_or(0, |s: &Step| s.at_us);
     for (name, line) in [
         ("restored", "restore command end: completed successfully"),

@@ -64,6 +64,7 @@ mod tests {
             container: format!("fl-x-{name}"),
             service,
             zone: zone.into(),
+            host: "127.0.0.1".into(),
             ports: HashMap::new(),
         }
     }

@@ -20,7 +20,8 @@ use bollard::query_parameters::BuildImageOptionsBuilder;
 use bollard::query_parameters::TagImageOptionsBuilder;
 use futures_util::StreamExt;
 
-use crate::platform::docker::{Engine, EngineError};
+use crate::platform::docker::{self, Engine};
+use crate::platform::PlatformError;
 use crate::platform::LABEL_IMAGE;
 use binaries::Binary;
 
@@ -29,7 +30,7 @@ use binaries::Binary;
 pub enum ImageError {
     /// The engine failed.
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Engine(#[from] PlatformError),
     /// A tool the build needs is missing and cannot be installed.
     #[error("{tool} is required to build images: {hint}")]
     MissingTool {
@@ -350,11 +351,7 @@ pub async fn remove_all(engine: &Engine) -> Result<usize, ImageError> {
                 .build(),
         ))
         .await
-        .map_err(|source| EngineError::Call {
-            operation: "listing images",
-            target: "faultline/*".into(),
-            source,
-        })?;
+        .map_err(docker::call("listing images", "faultline/*"))?;
     let mut removed = 0;
     for image in list {
         for reference in image.repo_tags {
@@ -388,13 +385,7 @@ pub(crate) async fn tag(
             Some(TagImageOptionsBuilder::new().repo(repo).tag(tag).build()),
         )
         .await
-        .map_err(|source| {
-            ImageError::Engine(EngineError::Call {
-                operation: "tagging image",
-                target: reference.to_string(),
-                source,
-            })
-        })
+        .map_err(|e| ImageError::Engine(docker::call("tagging image", reference)(e)))
 }
 
 #[cfg(test)]

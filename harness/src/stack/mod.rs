@@ -1,8 +1,8 @@
-//! The reference stack on Docker: bring it up, find it again, tear it down.
+//! The reference stack: bring it up, find it again, tear it down.
 //!
 //! [`topology`] says what a stack is made of (pure); this module makes it
-//! real with the engine, labels every object it creates, and waits for real
-//! readiness ([`ready`]) before handing back a [`Stack`].
+//! real on a [`Platform`], labels every object it creates, and waits for
+//! real readiness ([`ready`]) before handing back a [`Stack`].
 
 pub mod owner;
 pub mod ready;
@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use crate::error::Exit;
 use crate::images::{self, ImageError};
-use crate::platform::docker::{ContainerConfig, Engine, EngineError};
+pub use crate::platform::Node;
 use crate::platform::{
-    LABEL_NAME, LABEL_OWNER, LABEL_ROLE, LABEL_RUN, LABEL_SERVICE, LABEL_SETTINGS,
-    LABEL_SETTINGS_JSON, LABEL_SYSTEM, LABEL_ZONE,
+    NodeCreate, Platform, PlatformError, LABEL_OWNER, LABEL_RUN, LABEL_SETTINGS,
+    LABEL_SETTINGS_JSON, LABEL_SYSTEM,
 };
 pub use owner::Owner;
 pub use settings::StackSettings;
@@ -27,9 +27,9 @@ pub use topology::{NodeSpec, Service};
 /// A failure to bring up, find or tear down a stack.
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
-    /// The engine failed.
+    /// The platform failed.
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Platform(#[from] PlatformError),
     /// Images are missing.
     #[error(transparent)]
     Image(#[from] ImageError),
@@ -65,40 +65,16 @@ impl StackError {
             StackError::Ambiguous(_)
             | StackError::NoSuchRun(_)
             | StackError::InvalidSettings(_) => Exit::BadInput,
-            StackError::Engine(EngineError::RemoteRefused { .. }) => Exit::BadInput,
+            StackError::Platform(PlatformError::RemoteRefused { .. }) => Exit::BadInput,
             _ => Exit::Environment,
         }
-    }
-}
-
-/// One running container of a stack.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Node {
-    /// Logical name (`pg-a`).
-    pub name: String,
-    /// Engine-wide container name (`fl-1a2b3c-pg-a`).
-    pub container: String,
-    /// What it is.
-    pub service: Service,
-    /// Its zone.
-    pub zone: String,
-    /// Container port → host port on 127.0.0.1.
-    pub ports: HashMap<u16, u16>,
-}
-
-impl Node {
-    /// `127.0.0.1:<host port>` for a container port.
-    pub fn addr(&self, container_port: u16) -> Option<String> {
-        self.ports
-            .get(&container_port)
-            .map(|p| format!("127.0.0.1:{p}"))
     }
 }
 
 /// A stack faultline started (or found).
 #[derive(Clone)]
 pub struct Stack {
-    engine: Engine,
+    platform: Platform,
     /// The run id in every object's `faultline.run` label.
     pub run: String,
     /// The system profile it was started for.
@@ -126,12 +102,7 @@ pub struct UpOptions {
     pub ready_timeout: Duration,
 }
 
-/// The network every container of a run joins.
-pub fn network_name(run: &str) -> String {
-    format!("fl-{run}")
-}
-
-/// The engine-wide name of a run's container or volume.
+/// The platform-wide name of a run's container or volume.
 pub fn object_name(run: &str, name: &str) -> String {
     format!("fl-{run}-{name}")
 }
@@ -156,11 +127,11 @@ fn free_ports(n: usize) -> Result<Vec<u16>, StackError> {
 
 /// Removes the stacks of harness processes that are gone (a SIGKILLed run
 /// leaves its stack behind). Returns the runs removed.
-pub async fn sweep_dead(engine: &Engine) -> Result<Vec<String>, StackError> {
+pub async fn sweep_dead(platform: &Platform) -> Result<Vec<String>, StackError> {
     let mut swept = Vec::new();
-    for (run, owner) in engine.runs().await? {
+    for (run, owner) in platform.runs().await? {
         if Owner::parse(&owner).is_some_and(|o| !o.is_alive()) {
-            engine.remove_labelled(Some(&run)).await?;
+            platform.sweep(Some(&run)).await?;
             swept.push(run);
         }
     }
@@ -170,7 +141,7 @@ pub async fn sweep_dead(engine: &Engine) -> Result<Vec<String>, StackError> {
 /// Starts a stack and waits until it is ready. On any failure everything
 /// created so far is removed.
 pub async fn up(
-    engine: &Engine,
+    platform: &Platform,
     settings: &StackSettings,
     opts: &UpOptions,
 ) -> Result<Stack, StackError> {
@@ -180,26 +151,26 @@ pub async fn up(
             settings.patroni
         )));
     }
-    for swept in sweep_dead(engine).await? {
+    for swept in sweep_dead(platform).await? {
         tracing::info!(run = %swept, "removed the stack of a harness process that is gone");
     }
-    images::check_present(engine).await?;
+    platform.check_images().await?;
     let run = opts.run.clone();
-    let result = create_and_start(engine, settings, opts, &run).await;
+    let result = create_and_start(platform, settings, opts, &run).await;
     let stack = match result {
         Ok(stack) => stack,
         Err(e) => {
-            let _ = engine.remove_labelled(Some(&run)).await;
+            let _ = platform.sweep(Some(&run)).await;
             return Err(e);
         }
     };
     if let Err(e) = ready::wait_ready(&stack, opts.ready_timeout).await {
         // The containers are about to go: keep what they said.
         for n in &stack.nodes {
-            let logs = engine.logs_tail(&n.container, 15).await;
+            let logs = platform.logs_tail(&n.container, 15).await;
             tracing::warn!(node = %n.name, "last log lines before removal:\n{logs}");
         }
-        let _ = engine.remove_labelled(Some(&run)).await;
+        let _ = platform.sweep(Some(&run)).await;
         return Err(e);
     }
     Ok(stack)
@@ -224,81 +195,15 @@ fn run_labels(
     ])
 }
 
-/// Creates (but does not start) one node: its volumes, its `/etc/hosts`
-/// entries (the nodes they name must be running), its container, its files.
-async fn create_node(
-    engine: &Engine,
-    run: &str,
-    run_labels: &HashMap<String, String>,
-    spec: &NodeSpec,
-    publish: Vec<(u16, u16)>,
-) -> Result<Node, StackError> {
-    let network = network_name(run);
-    let container = object_name(run, &spec.name);
-    let mut labels = run_labels.clone();
-    labels.insert(LABEL_ZONE.into(), spec.zone.clone());
-    labels.insert(LABEL_ROLE.into(), spec.service.role().into());
-    labels.insert(LABEL_SERVICE.into(), spec.service.name().into());
-    labels.insert(LABEL_NAME.into(), spec.name.clone());
-    let mut volumes = Vec::new();
-    for (suffix, path) in &spec.volumes {
-        let volume = object_name(run, suffix);
-        let mut volume_labels = labels.clone();
-        if suffix == topology::BACKUP_VOLUME {
-            // The backup region belongs to no zone.
-            volume_labels.insert(LABEL_ZONE.into(), "backup".into());
-            volume_labels.remove(LABEL_NAME);
-        }
-        engine.create_volume(&volume, volume_labels).await?;
-        volumes.push((volume, path.clone()));
-    }
-    let mut extra_hosts = Vec::new();
-    for (hostname, target) in &spec.hosts {
-        let ip = engine
-            .ip_address(&object_name(run, target), &network)
-            .await?;
-        extra_hosts.push(format!("{hostname}:{ip}"));
-    }
-    let cfg = ContainerConfig {
-        name: container.clone(),
-        image: images::current(spec.service.image()),
-        cmd: spec.cmd.clone(),
-        env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-        labels,
-        network,
-        aliases: topology::aliases(spec),
-        publish: publish.clone(),
-        volumes,
-        extra_hosts,
-        hostname: spec.name.clone(),
-    };
-    engine.create_container(&cfg).await?;
-    let files: Vec<(String, Vec<u8>, u32)> = spec
-        .files
-        .iter()
-        .map(|f| (f.path.clone(), f.contents.clone().into_bytes(), 0o644))
-        .collect();
-    engine.upload_files(&container, &files).await?;
-    Ok(Node {
-        name: spec.name.clone(),
-        container,
-        service: spec.service,
-        zone: spec.zone.clone(),
-        ports: publish.into_iter().collect(),
-    })
-}
-
 async fn create_and_start(
-    engine: &Engine,
+    platform: &Platform,
     settings: &StackSettings,
     opts: &UpOptions,
     run: &str,
 ) -> Result<Stack, StackError> {
     let owner = opts.owner.to_label();
     let labels = run_labels(run, &owner, &opts.system, settings);
-    engine
-        .create_network(&network_name(run), labels.clone())
-        .await?;
+    platform.create_run(run, &labels).await?;
     let specs = topology::nodes(settings);
     let port_count = specs.iter().map(|n| n.ports.len()).sum();
     let mut host_ports = free_ports(port_count)?.into_iter();
@@ -314,16 +219,24 @@ async fn create_and_start(
                 .iter()
                 .map(|&p| (p, host_ports.next().unwrap_or(0)))
                 .collect();
-            let node = create_node(engine, run, &labels, spec, publish).await?;
+            let node = platform
+                .create_node(&NodeCreate {
+                    run,
+                    labels: &labels,
+                    spec,
+                    image: images::current(spec.service.image()),
+                    publish,
+                })
+                .await?;
             started.push(node.container.clone());
             nodes.push(node);
         }
         for container in started {
-            engine.start(&container).await?;
+            platform.start(&container).await?;
         }
     }
     Ok(Stack {
-        engine: engine.clone(),
+        platform: platform.clone(),
         run: run.to_string(),
         system: opts.system.clone(),
         settings_fingerprint: settings.fingerprint(),
@@ -335,8 +248,8 @@ async fn create_and_start(
 
 impl Stack {
     /// Finds a running stack: the one named, or the only one.
-    pub async fn attach(engine: &Engine, run: Option<&str>) -> Result<Stack, StackError> {
-        let runs: Vec<String> = engine.runs().await?.into_iter().map(|(r, _)| r).collect();
+    pub async fn attach(platform: &Platform, run: Option<&str>) -> Result<Stack, StackError> {
+        let runs: Vec<String> = platform.runs().await?.into_iter().map(|(r, _)| r).collect();
         let run = match run {
             Some(r) if runs.iter().any(|x| x == r) => r.to_string(),
             Some(r) => return Err(StackError::NoSuchRun(r.into())),
@@ -346,39 +259,13 @@ impl Stack {
                 many => return Err(StackError::Ambiguous(many.to_vec())),
             },
         };
-        let containers = engine.containers(&[format!("{LABEL_RUN}={run}")]).await?;
         let mut nodes = Vec::new();
         let mut system = String::new();
         let mut fingerprint = String::new();
         let mut settings = None;
         let mut owner = String::new();
-        for c in containers {
-            let labels = c.labels.unwrap_or_default();
-            let Some(service) = labels
-                .get(LABEL_SERVICE)
-                .and_then(|s| Service::from_name(s))
-            else {
-                continue;
-            };
-            let container = c
-                .names
-                .and_then(|n| n.first().cloned())
-                .unwrap_or_default()
-                .trim_start_matches('/')
-                .to_string();
-            let inspect = engine.inspect(&container).await?;
-            let mut ports = HashMap::new();
-            if let Some(bindings) = inspect.host_config.and_then(|h| h.port_bindings) {
-                for (key, binding) in bindings {
-                    let container_port = key.split('/').next().and_then(|p| p.parse().ok());
-                    let host_port = binding
-                        .and_then(|b| b.first().and_then(|b| b.host_port.clone()))
-                        .and_then(|p| p.parse().ok());
-                    if let (Some(c), Some(h)) = (container_port, host_port) {
-                        ports.insert(c, h);
-                    }
-                }
-            }
+        for found in platform.nodes(&run).await? {
+            let labels = &found.labels;
             system = labels.get(LABEL_SYSTEM).cloned().unwrap_or_default();
             fingerprint = labels.get(LABEL_SETTINGS).cloned().unwrap_or_default();
             owner = labels.get(LABEL_OWNER).cloned().unwrap_or_default();
@@ -387,18 +274,12 @@ impl Stack {
                     .get(LABEL_SETTINGS_JSON)
                     .and_then(|j| serde_json::from_str(j).ok());
             }
-            nodes.push(Node {
-                name: labels.get(LABEL_NAME).cloned().unwrap_or_default(),
-                container,
-                service,
-                zone: labels.get(LABEL_ZONE).cloned().unwrap_or_default(),
-                ports,
-            });
+            nodes.push(found.node);
         }
         let order = |s: Service| Service::ALL.iter().position(|x| *x == s).unwrap_or(0);
         nodes.sort_by(|a, b| (order(a.service), &a.name).cmp(&(order(b.service), &b.name)));
         Ok(Stack {
-            engine: engine.clone(),
+            platform: platform.clone(),
             run,
             system,
             settings_fingerprint: fingerprint,
@@ -419,9 +300,9 @@ impl Stack {
         z
     }
 
-    /// The engine the stack runs on.
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// The platform the stack runs on.
+    pub fn platform(&self) -> &Platform {
+        &self.platform
     }
 
     /// The node with this logical name.
@@ -450,13 +331,13 @@ impl Stack {
         node: &str,
         database: &str,
     ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-        let port = self
+        let (host, port) = self
             .node(node)
-            .and_then(|n| n.ports.get(&topology::PG_PORT).copied())
-            .unwrap_or(0);
+            .and_then(|n| Some((n.host.as_str(), *n.ports.get(&topology::PG_PORT)?)))
+            .unwrap_or(("127.0.0.1", 0));
         let (user, password) = topology::PG_SUPERUSER;
         let mut cfg = tokio_postgres::Config::new();
-        cfg.host("127.0.0.1")
+        cfg.host(host)
             .port(port)
             .user(user)
             .password(password)
@@ -477,17 +358,9 @@ impl Stack {
         let settings = self.settings.clone().unwrap_or_default();
         let labels = run_labels(&self.run, &self.owner, &self.system, &settings);
         let container = object_name(&self.run, &spec.name);
-        self.engine.remove_container(&container).await?;
+        self.platform.remove_node(&container).await?;
         if fresh_volumes {
-            for (suffix, _) in spec
-                .volumes
-                .iter()
-                .filter(|(s, _)| s != topology::BACKUP_VOLUME)
-            {
-                self.engine
-                    .remove_volume(&object_name(&self.run, suffix))
-                    .await?;
-            }
+            self.remove_data(spec).await?;
         }
         let existing = self.node(&spec.name).ok_or_else(|| {
             StackError::NoSuchRun(format!("{} has no node {}", self.run, spec.name))
@@ -497,14 +370,36 @@ impl Stack {
             .iter()
             .map(|p| (*p, existing.ports.get(p).copied().unwrap_or(0)))
             .collect();
-        let node = create_node(&self.engine, &self.run, &labels, spec, publish).await?;
-        self.engine.start(&node.container).await?;
+        let node = self
+            .platform
+            .create_node(&NodeCreate {
+                run: &self.run,
+                labels: &labels,
+                spec,
+                image: images::current(spec.service.image()),
+                publish,
+            })
+            .await?;
+        self.platform.start(&node.container).await?;
         Ok(())
     }
 
-    /// Removes every container, network and volume of this stack.
+    /// Destroys a node's data volumes (the backup region is never one of
+    /// them): its disk is gone.
+    pub async fn remove_data(&self, spec: &NodeSpec) -> Result<(), StackError> {
+        for (suffix, _) in spec
+            .volumes
+            .iter()
+            .filter(|(s, _)| s != topology::BACKUP_VOLUME)
+        {
+            self.platform.remove_volume(&self.run, suffix).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes every object of this stack.
     pub async fn down(&self) -> Result<usize, StackError> {
-        Ok(self.engine.remove_labelled(Some(&self.run)).await?)
+        Ok(self.platform.sweep(Some(&self.run)).await?)
     }
 }
 
@@ -543,7 +438,6 @@ mod tests {
 
     #[test]
     fn names_carry_the_run() {
-        assert_eq!(network_name("abc123"), "fl-abc123");
         assert_eq!(object_name("abc123", "pg-a"), "fl-abc123-pg-a");
         let id = new_run_id();
         assert_eq!(id.len(), 6);

@@ -202,7 +202,7 @@ pub async fn base_backups(stack: &Stack, node: &str) -> Option<usize> {
         "--output=json",
     ];
     let (code, out) = stack
-        .engine()
+        .platform()
         .exec(&n.container, "postgres", &cmd)
         .await
         .ok()?;

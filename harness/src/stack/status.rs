@@ -61,12 +61,7 @@ pub async fn collect(stack: &Stack) -> Result<Vec<NodeStatus>, StackError> {
 }
 
 async fn row(stack: &Stack, n: &Node) -> Result<NodeStatus, StackError> {
-    let inspect = stack.engine().inspect(&n.container).await?;
-    let state = inspect
-        .state
-        .and_then(|s| s.status)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "unknown".into());
+    let state = stack.platform().state(&n.container).await?.status;
     let health = if state == "running" {
         health(n).await
     } else {

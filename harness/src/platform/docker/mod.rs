@@ -16,102 +16,55 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
-use super::LABEL_RUN;
+pub mod netfilter;
 
-/// A failure talking to the engine; faultline exits 3 on these.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    /// No engine answered.
-    #[error("cannot reach a Docker engine at {host}: {reason}. Start the Docker daemon or set DOCKER_HOST to a reachable engine.")]
-    Unreachable {
-        /// Where faultline looked.
-        host: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// `DOCKER_HOST` points at another machine and `--allow-remote` was not given.
-    #[error("DOCKER_HOST={host} is not a local engine; faultline only breaks what runs on this machine unless --allow-remote is given")]
-    RemoteRefused {
-        /// The refused address.
-        host: String,
-    },
-    /// The object is not there (Docker's 404).
-    #[error("{operation} {target} failed: no such object")]
-    NotFound {
-        /// What was being done.
-        operation: &'static str,
-        /// To what.
-        target: String,
-    },
-    /// The object is already in the state asked for: starting a running
-    /// container (Docker's 304), killing a stopped one or thawing one that
-    /// is not frozen (409 from those two calls).
-    #[error("{operation} {target}: already so")]
-    AlreadyInState {
-        /// What was being done.
-        operation: &'static str,
-        /// To what.
-        target: String,
-    },
-    /// One engine call failed.
-    #[error("{operation} {target} failed: {source}")]
-    Call {
-        /// What was being done ("starting container").
-        operation: &'static str,
-        /// To what.
-        target: String,
-        /// The engine's answer.
-        #[source]
-        source: bollard::errors::Error,
-    },
+use super::{
+    Found, Node, NodeCreate, NodeState, PlatformError, LABEL_NAME, LABEL_ROLE, LABEL_RUN,
+    LABEL_SERVICE, LABEL_ZONE,
+};
+use crate::stack::topology::{self, Service};
+
+/// Maps a bollard error to a neutral one: 404 is [`PlatformError::NotFound`],
+/// 304 (starting what runs) [`PlatformError::AlreadyInState`].
+pub(crate) fn call(
+    operation: &'static str,
+    target: impl Into<String>,
+) -> impl FnOnce(bollard::errors::Error) -> PlatformError {
+    let target = target.into();
+    move |source| match source {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        } => PlatformError::NotFound { operation, target },
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        } => PlatformError::AlreadyInState { operation, target },
+        source => PlatformError::Failed {
+            operation,
+            target,
+            reason: source.to_string(),
+        },
+    }
 }
 
-impl EngineError {
-    fn call(
-        operation: &'static str,
-        target: impl Into<String>,
-    ) -> impl FnOnce(bollard::errors::Error) -> Self {
-        let target = target.into();
-        move |source| match source {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            } => EngineError::NotFound { operation, target },
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 304, ..
-            } => EngineError::AlreadyInState { operation, target },
-            source => EngineError::Call {
-                operation,
-                target,
-                source,
-            },
-        }
+/// Like [`call`], for a call whose 409 ("conflict") can only mean the
+/// object is already in the state asked for (killing a stopped container,
+/// thawing one that is not frozen).
+fn state_change(
+    operation: &'static str,
+    target: impl Into<String>,
+) -> impl FnOnce(bollard::errors::Error) -> PlatformError {
+    let target = target.into();
+    move |source| match source {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 409, ..
+        } => PlatformError::AlreadyInState { operation, target },
+        source => call(operation, target)(source),
     }
+}
 
-    /// Like [`EngineError::call`], for a call whose 409 ("conflict") can
-    /// only mean the object is already in the state asked for (killing a
-    /// stopped container, thawing one that is not frozen).
-    fn state_change(
-        operation: &'static str,
-        target: impl Into<String>,
-    ) -> impl FnOnce(bollard::errors::Error) -> Self {
-        let target = target.into();
-        move |source| match source {
-            bollard::errors::Error::DockerResponseServerError {
-                status_code: 409, ..
-            } => EngineError::AlreadyInState { operation, target },
-            source => EngineError::call(operation, target)(source),
-        }
-    }
-
-    /// Whether the engine said "no such object".
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, EngineError::NotFound { .. })
-    }
-
-    /// Whether the object was already in the state asked for.
-    pub fn is_already_in_state(&self) -> bool {
-        matches!(self, EngineError::AlreadyInState { .. })
-    }
+/// The network every container of a run joins.
+pub fn network_name(run: &str) -> String {
+    format!("fl-{run}")
 }
 
 /// Whether a `DOCKER_HOST` value names an engine on this machine.
@@ -152,7 +105,7 @@ pub struct ContainerConfig {
     pub network: String,
     /// DNS aliases on that network.
     pub aliases: Vec<String>,
-    /// Container port → host port on 127.0.0.1.
+    /// Container port → published port.
     pub publish: Vec<(u16, u16)>,
     /// Named volume → mount path.
     pub volumes: Vec<(String, String)>,
@@ -166,36 +119,80 @@ pub struct ContainerConfig {
 #[derive(Clone)]
 pub struct Engine {
     docker: Docker,
+    /// Where published ports are reached from this machine, and the host
+    /// address they are bound to on the engine's machine.
+    published: Published,
+}
+
+/// Where a container's published ports live.
+#[derive(Debug, Clone, PartialEq)]
+struct Published {
+    /// The address faultline dials (`127.0.0.1`, or the remote engine's host).
+    reach: String,
+    /// The address the engine binds them to (`127.0.0.1`; for a remote
+    /// engine its IP when `DOCKER_HOST` gives one, else every interface).
+    bind: String,
+}
+
+/// The published-port addresses for a `DOCKER_HOST` value.
+fn published_for(docker_host: &str) -> Published {
+    if is_local_docker_host(docker_host) {
+        return Published {
+            reach: "127.0.0.1".into(),
+            bind: "127.0.0.1".into(),
+        };
+    }
+    let rest = docker_host
+        .split_once("://")
+        .map_or(docker_host, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => rest.split([':', '/']).next().unwrap_or(rest),
+    };
+    let bind = if host.parse::<std::net::IpAddr>().is_ok() {
+        host.to_string()
+    } else {
+        "0.0.0.0".to_string()
+    };
+    Published {
+        reach: host.to_string(),
+        bind,
+    }
 }
 
 impl Engine {
     /// Connects to the engine named by `DOCKER_HOST` (default: the local
     /// socket) and checks that it answers. A non-local engine is refused
     /// unless `allow_remote`.
-    pub async fn connect(allow_remote: bool) -> Result<Self, EngineError> {
+    pub async fn connect(allow_remote: bool) -> Result<Self, PlatformError> {
         let host = std::env::var("DOCKER_HOST").unwrap_or_default();
         if !allow_remote && !is_local_docker_host(&host) {
-            return Err(EngineError::RemoteRefused { host });
+            return Err(PlatformError::RemoteRefused {
+                place: format!("DOCKER_HOST={host}"),
+            });
         }
-        let shown = if host.is_empty() {
-            "unix:///var/run/docker.sock".to_string()
-        } else {
-            host.clone()
+        let place = format!(
+            "a Docker engine at {}",
+            if host.is_empty() {
+                "unix:///var/run/docker.sock"
+            } else {
+                &host
+            }
+        );
+        let unreachable = |reason: String| PlatformError::Unreachable {
+            place: place.clone(),
+            reason,
+            hint: "Start the Docker daemon or set DOCKER_HOST to a reachable engine.",
         };
-        let docker = Docker::connect_with_defaults().map_err(|e| EngineError::Unreachable {
-            host: shown.clone(),
-            reason: e.to_string(),
-        })?;
+        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
         match tokio::time::timeout(Duration::from_secs(5), docker.ping()).await {
-            Ok(Ok(_)) => Ok(Engine { docker }),
-            Ok(Err(e)) => Err(EngineError::Unreachable {
-                host: shown,
-                reason: e.to_string(),
+            Ok(Ok(_)) => Ok(Engine {
+                docker,
+                published: published_for(&host),
             }),
-            Err(_) => Err(EngineError::Unreachable {
-                host: shown,
-                reason: "no answer within 5 s".into(),
-            }),
+            Ok(Err(e)) => Err(unreachable(e.to_string())),
+            Err(_) => Err(unreachable("no answer within 5 s".into())),
         }
     }
 
@@ -205,13 +202,13 @@ impl Engine {
     }
 
     /// Whether an image with this reference exists locally.
-    pub async fn image_exists(&self, reference: &str) -> Result<bool, EngineError> {
+    pub async fn image_exists(&self, reference: &str) -> Result<bool, PlatformError> {
         match self.docker.inspect_image(reference).await {
             Ok(_) => Ok(true),
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(false),
-            Err(e) => Err(EngineError::call("inspecting image", reference)(e)),
+            Err(e) => Err(call("inspecting image", reference)(e)),
         }
     }
 
@@ -219,18 +216,18 @@ impl Engine {
     pub async fn create_network(
         &self,
         name: &str,
-        labels: HashMap<String, String>,
-    ) -> Result<(), EngineError> {
+        labels: &HashMap<String, String>,
+    ) -> Result<(), PlatformError> {
         self.docker
             .create_network(NetworkCreateRequest {
                 name: name.into(),
                 driver: Some("bridge".into()),
-                labels: Some(labels),
+                labels: Some(labels.clone()),
                 ..Default::default()
             })
             .await
             .map(|_| ())
-            .map_err(EngineError::call("creating network", name))
+            .map_err(call("creating network", name))
     }
 
     /// Creates a named volume with labels.
@@ -238,7 +235,7 @@ impl Engine {
         &self,
         name: &str,
         labels: HashMap<String, String>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), PlatformError> {
         self.docker
             .create_volume(VolumeCreateRequest {
                 name: Some(name.into()),
@@ -247,11 +244,11 @@ impl Engine {
             })
             .await
             .map(|_| ())
-            .map_err(EngineError::call("creating volume", name))
+            .map_err(call("creating volume", name))
     }
 
     /// Creates (but does not start) a container.
-    pub async fn create_container(&self, cfg: &ContainerConfig) -> Result<(), EngineError> {
+    pub async fn create_container(&self, cfg: &ContainerConfig) -> Result<(), PlatformError> {
         let port_bindings = cfg
             .publish
             .iter()
@@ -259,7 +256,7 @@ impl Engine {
                 (
                     format!("{container}/tcp"),
                     Some(vec![PortBinding {
-                        host_ip: Some("127.0.0.1".into()),
+                        host_ip: Some(self.published.bind.clone()),
                         host_port: Some(host.to_string()),
                     }]),
                 )
@@ -313,7 +310,7 @@ impl Engine {
             )
             .await
             .map(|_| ())
-            .map_err(EngineError::call("creating container", &cfg.name))
+            .map_err(call("creating container", &cfg.name))
     }
 
     /// Copies files into a container (works before it starts). Each entry is
@@ -322,7 +319,7 @@ impl Engine {
         &self,
         container: &str,
         files: &[(String, Vec<u8>, u32)],
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), PlatformError> {
         if files.is_empty() {
             return Ok(());
         }
@@ -336,16 +333,16 @@ impl Engine {
             let rel = path.trim_start_matches('/');
             builder
                 .append_data(&mut header, rel, contents.as_slice())
-                .map_err(|e| EngineError::Call {
+                .map_err(|e| PlatformError::Failed {
                     operation: "packing files for",
                     target: container.into(),
-                    source: bollard::errors::Error::IOError { err: e },
+                    reason: e.to_string(),
                 })?;
         }
-        let tarball = builder.into_inner().map_err(|e| EngineError::Call {
+        let tarball = builder.into_inner().map_err(|e| PlatformError::Failed {
             operation: "packing files for",
             target: container.into(),
-            source: bollard::errors::Error::IOError { err: e },
+            reason: e.to_string(),
         })?;
         self.docker
             .upload_to_container(
@@ -354,50 +351,53 @@ impl Engine {
                 bollard::body_full(tarball.into()),
             )
             .await
-            .map_err(EngineError::call("uploading files to container", container))
+            .map_err(call("uploading files to container", container))
     }
 
     /// Starts a created or stopped container.
-    pub async fn start(&self, container: &str) -> Result<(), EngineError> {
+    pub async fn start(&self, container: &str) -> Result<(), PlatformError> {
         self.docker
             .start_container(container, None)
             .await
-            .map_err(EngineError::call("starting container", container))
+            .map_err(call("starting container", container))
     }
 
     /// Sends SIGKILL (a power cut, not a shutdown).
-    pub async fn kill(&self, container: &str) -> Result<(), EngineError> {
+    pub async fn kill(&self, container: &str) -> Result<(), PlatformError> {
         self.docker
             .kill_container(
                 container,
                 Some(KillContainerOptionsBuilder::new().signal("SIGKILL").build()),
             )
             .await
-            .map_err(EngineError::state_change("killing container", container))
+            .map_err(state_change("killing container", container))
     }
 
     /// Freezes every process of a container.
-    pub async fn pause(&self, container: &str) -> Result<(), EngineError> {
+    pub async fn pause(&self, container: &str) -> Result<(), PlatformError> {
         self.docker
             .pause_container(container)
             .await
-            .map_err(EngineError::call("pausing container", container))
+            .map_err(call("pausing container", container))
     }
 
     /// Thaws a paused container.
-    pub async fn unpause(&self, container: &str) -> Result<(), EngineError> {
+    pub async fn unpause(&self, container: &str) -> Result<(), PlatformError> {
         self.docker
             .unpause_container(container)
             .await
-            .map_err(EngineError::state_change("unpausing container", container))
+            .map_err(state_change("unpausing container", container))
     }
 
     /// Full details of one container.
-    pub async fn inspect(&self, container: &str) -> Result<ContainerInspectResponse, EngineError> {
+    pub async fn inspect(
+        &self,
+        container: &str,
+    ) -> Result<ContainerInspectResponse, PlatformError> {
         self.docker
             .inspect_container(container, None)
             .await
-            .map_err(EngineError::call("inspecting container", container))
+            .map_err(call("inspecting container", container))
     }
 
     /// The last `lines` lines of a container's output (stdout and stderr).
@@ -445,7 +445,7 @@ impl Engine {
         container: &str,
         user: &str,
         cmd: &[&str],
-    ) -> Result<(i64, String), EngineError> {
+    ) -> Result<(i64, String), PlatformError> {
         use bollard::exec::StartExecResults;
         use futures_util::StreamExt;
         let created = self
@@ -461,7 +461,7 @@ impl Engine {
                 },
             )
             .await
-            .map_err(EngineError::call("starting a command in", container))?;
+            .map_err(call("starting a command in", container))?;
         let mut output = String::new();
         if let StartExecResults::Attached {
             output: mut stream, ..
@@ -469,7 +469,7 @@ impl Engine {
             .docker
             .start_exec(&created.id, None)
             .await
-            .map_err(EngineError::call("running a command in", container))?
+            .map_err(call("running a command in", container))?
         {
             while let Some(Ok(chunk)) = stream.next().await {
                 output.push_str(&chunk.to_string());
@@ -479,14 +479,14 @@ impl Engine {
             .docker
             .inspect_exec(&created.id)
             .await
-            .map_err(EngineError::call("inspecting a command in", container))?
+            .map_err(call("inspecting a command in", container))?
             .exit_code
             .unwrap_or(-1);
         Ok((code, output))
     }
 
     /// Removes a container (running or not) and its anonymous volumes.
-    pub async fn remove_container(&self, container: &str) -> Result<(), EngineError> {
+    pub async fn remove_container(&self, container: &str) -> Result<(), PlatformError> {
         let removed = self
             .docker
             .remove_container(
@@ -499,11 +499,11 @@ impl Engine {
                 ),
             )
             .await;
-        already_gone_is_done(removed).map_err(EngineError::call("removing container", container))
+        already_gone_is_done(removed).map_err(call("removing container", container))
     }
 
     /// Removes a named volume (its data is gone).
-    pub async fn remove_volume(&self, volume: &str) -> Result<(), EngineError> {
+    pub async fn remove_volume(&self, volume: &str) -> Result<(), PlatformError> {
         let removed = self
             .docker
             .remove_volume(
@@ -511,11 +511,15 @@ impl Engine {
                 Some(RemoveVolumeOptionsBuilder::new().force(true).build()),
             )
             .await;
-        already_gone_is_done(removed).map_err(EngineError::call("removing volume", volume))
+        already_gone_is_done(removed).map_err(call("removing volume", volume))
     }
 
     /// A running container's address on a network.
-    pub async fn ip_address(&self, container: &str, network: &str) -> Result<String, EngineError> {
+    pub async fn ip_address(
+        &self,
+        container: &str,
+        network: &str,
+    ) -> Result<String, PlatformError> {
         let inspect = self.inspect(container).await?;
         inspect
             .network_settings
@@ -523,7 +527,7 @@ impl Engine {
             .and_then(|mut nets| nets.remove(network))
             .and_then(|e| e.ip_address)
             .filter(|ip| !ip.is_empty())
-            .ok_or_else(|| EngineError::NotFound {
+            .ok_or_else(|| PlatformError::NotFound {
                 operation: "finding the address on the stack's network of",
                 target: container.to_string(),
             })
@@ -534,7 +538,7 @@ impl Engine {
     pub async fn containers(
         &self,
         labels: &[String],
-    ) -> Result<Vec<ContainerSummary>, EngineError> {
+    ) -> Result<Vec<ContainerSummary>, PlatformError> {
         let filters = HashMap::from([("label".to_string(), labels.to_vec())]);
         self.docker
             .list_containers(Some(
@@ -544,13 +548,13 @@ impl Engine {
                     .build(),
             ))
             .await
-            .map_err(EngineError::call("listing containers", labels.join(",")))
+            .map_err(call("listing containers", labels.join(",")))
     }
 
     /// Removes containers, networks and volumes carrying the run label
     /// `faultline.run=<run>` (or every run's, when `run` is `None`). Returns
     /// how many objects were removed.
-    pub async fn remove_labelled(&self, run: Option<&str>) -> Result<usize, EngineError> {
+    pub async fn remove_labelled(&self, run: Option<&str>) -> Result<usize, PlatformError> {
         let label = match run {
             Some(r) => format!("{LABEL_RUN}={r}"),
             None => LABEL_RUN.to_string(),
@@ -568,11 +572,11 @@ impl Engine {
                 ListNetworksOptionsBuilder::new().filters(&filters).build(),
             ))
             .await
-            .map_err(EngineError::call("listing networks", &label))?;
+            .map_err(call("listing networks", &label))?;
         for n in networks {
             let Some(name) = n.name else { continue };
             already_gone_is_done(self.docker.remove_network(&name).await)
-                .map_err(EngineError::call("removing network", &name))?;
+                .map_err(call("removing network", &name))?;
             removed += 1;
         }
         let volumes = self
@@ -581,7 +585,7 @@ impl Engine {
                 ListVolumesOptionsBuilder::new().filters(&filters).build(),
             ))
             .await
-            .map_err(EngineError::call("listing volumes", &label))?;
+            .map_err(call("listing volumes", &label))?;
         for v in volumes.volumes.unwrap_or_default() {
             self.remove_volume(&v.name).await?;
             removed += 1;
@@ -591,7 +595,7 @@ impl Engine {
 
     /// Every run id that has a container, network or volume on this engine,
     /// with the owner label of its objects.
-    pub async fn runs(&self) -> Result<Vec<(String, String)>, EngineError> {
+    pub async fn runs(&self) -> Result<Vec<(String, String)>, PlatformError> {
         let mut runs: Vec<(String, String)> = Vec::new();
         let mut add = |labels: Option<&HashMap<String, String>>| {
             if let Some(labels) = labels {
@@ -613,7 +617,7 @@ impl Engine {
                 ListNetworksOptionsBuilder::new().filters(&filters).build(),
             ))
             .await
-            .map_err(EngineError::call("listing networks", LABEL_RUN))?;
+            .map_err(call("listing networks", LABEL_RUN))?;
         for n in &networks {
             add(n.labels.as_ref());
         }
@@ -623,12 +627,180 @@ impl Engine {
                 ListVolumesOptionsBuilder::new().filters(&filters).build(),
             ))
             .await
-            .map_err(EngineError::call("listing volumes", LABEL_RUN))?;
+            .map_err(call("listing volumes", LABEL_RUN))?;
         for v in volumes.volumes.unwrap_or_default() {
             add(Some(&v.labels));
         }
         Ok(runs)
     }
+}
+
+/// The stack's operations in Docker's terms: a node is a container on the
+/// run's bridge network, its data named volumes, its ports published on the
+/// engine's host.
+impl Engine {
+    /// Creates (does not start) one node: its volumes, its `/etc/hosts`
+    /// entries (the nodes they name must be running), its container, its
+    /// files.
+    pub async fn create_node(&self, create: &NodeCreate<'_>) -> Result<Node, PlatformError> {
+        let (run, spec) = (create.run, create.spec);
+        let network = network_name(run);
+        let container = crate::stack::object_name(run, &spec.name);
+        let mut labels = create.labels.clone();
+        labels.insert(LABEL_ZONE.into(), spec.zone.clone());
+        labels.insert(LABEL_ROLE.into(), spec.service.role().into());
+        labels.insert(LABEL_SERVICE.into(), spec.service.name().into());
+        labels.insert(LABEL_NAME.into(), spec.name.clone());
+        let mut volumes = Vec::new();
+        for (suffix, path) in &spec.volumes {
+            let volume = crate::stack::object_name(run, suffix);
+            let mut volume_labels = labels.clone();
+            if suffix == topology::BACKUP_VOLUME {
+                // The backup region belongs to no zone.
+                volume_labels.insert(LABEL_ZONE.into(), "backup".into());
+                volume_labels.remove(LABEL_NAME);
+            }
+            self.create_volume(&volume, volume_labels).await?;
+            volumes.push((volume, path.clone()));
+        }
+        let mut extra_hosts = Vec::new();
+        for (hostname, target) in &spec.hosts {
+            let ip = self
+                .ip_address(&crate::stack::object_name(run, target), &network)
+                .await?;
+            extra_hosts.push(format!("{hostname}:{ip}"));
+        }
+        let cfg = ContainerConfig {
+            name: container.clone(),
+            image: create.image.clone(),
+            cmd: spec.cmd.clone(),
+            env: spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            labels,
+            network,
+            aliases: topology::aliases(spec),
+            publish: create.publish.clone(),
+            volumes,
+            extra_hosts,
+            hostname: spec.name.clone(),
+        };
+        self.create_container(&cfg).await?;
+        let files: Vec<(String, Vec<u8>, u32)> = spec
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.contents.clone().into_bytes(), 0o644))
+            .collect();
+        self.upload_files(&container, &files).await?;
+        Ok(Node {
+            name: spec.name.clone(),
+            container,
+            service: spec.service,
+            zone: spec.zone.clone(),
+            host: self.published.reach.clone(),
+            ports: create.publish.iter().copied().collect(),
+        })
+    }
+
+    /// What a container is doing now.
+    pub async fn state(&self, container: &str) -> Result<NodeState, PlatformError> {
+        let inspect = self.inspect(container).await?;
+        let restarts = inspect.restart_count.unwrap_or(0).max(0) as u32;
+        let state = inspect.state.unwrap_or_default();
+        Ok(NodeState {
+            restarts,
+            status: state
+                .status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            running: state.running.unwrap_or(false),
+            started_unix_ms: state.started_at.as_deref().and_then(unix_ms),
+        })
+    }
+
+    /// The process id of a running container's init, as the host sees it
+    /// (to enter its network namespace).
+    pub(crate) async fn pid(&self, container: &str) -> Result<i64, PlatformError> {
+        self.inspect(container)
+            .await?
+            .state
+            .and_then(|s| s.pid)
+            .filter(|p| *p > 0)
+            .ok_or_else(|| PlatformError::NotRunning {
+                operation: "entering the network of",
+                target: container.to_string(),
+            })
+    }
+
+    /// The containers of a run, read back from their labels and published
+    /// ports.
+    pub async fn nodes(&self, run: &str) -> Result<Vec<Found>, PlatformError> {
+        let containers = self.containers(&[format!("{LABEL_RUN}={run}")]).await?;
+        let mut found = Vec::new();
+        for c in containers {
+            let labels = c.labels.unwrap_or_default();
+            let Some(service) = labels
+                .get(LABEL_SERVICE)
+                .and_then(|s| Service::from_name(s))
+            else {
+                continue;
+            };
+            let container = c
+                .names
+                .and_then(|n| n.first().cloned())
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string();
+            let inspect = self.inspect(&container).await?;
+            let mut ports = HashMap::new();
+            if let Some(bindings) = inspect.host_config.and_then(|h| h.port_bindings) {
+                for (key, binding) in bindings {
+                    let container_port = key.split('/').next().and_then(|p| p.parse().ok());
+                    let host_port = binding
+                        .and_then(|b| b.first().and_then(|b| b.host_port.clone()))
+                        .and_then(|p| p.parse().ok());
+                    if let (Some(c), Some(h)) = (container_port, host_port) {
+                        ports.insert(c, h);
+                    }
+                }
+            }
+            found.push(Found {
+                node: Node {
+                    name: labels.get(LABEL_NAME).cloned().unwrap_or_default(),
+                    container,
+                    service,
+                    zone: labels.get(LABEL_ZONE).cloned().unwrap_or_default(),
+                    host: self.published.reach.clone(),
+                    ports,
+                },
+                labels,
+            });
+        }
+        Ok(found)
+    }
+}
+
+/// Docker's RFC 3339 time (nanoseconds, `Z`) as ms since the Unix epoch.
+fn unix_ms(stamp: &str) -> Option<u64> {
+    let at = humantime::parse_rfc3339_weak(
+        stamp
+            .trim_end_matches('Z')
+            .split('.')
+            .next()
+            .unwrap_or(stamp),
+    )
+    .ok()?;
+    let whole = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64;
+    let fraction_ms = stamp
+        .trim_end_matches('Z')
+        .split_once('.')
+        .map_or(0, |(_, f)| {
+            f.chars()
+                .chain(std::iter::repeat('0'))
+                .take(3)
+                .collect::<String>()
+                .parse::<u64>()
+                .unwrap_or(0)
+        });
+    Some(whole + fraction_ms)
 }
 
 /// A removal of something already gone (404) has done what it was asked.
@@ -646,6 +818,34 @@ fn already_gone_is_done(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn published_ports_follow_the_engine() {
+        let local = published_for("");
+        assert_eq!(
+            (local.reach.as_str(), local.bind.as_str()),
+            ("127.0.0.1", "127.0.0.1")
+        );
+        let ip = published_for("tcp://10.0.0.5:2375");
+        assert_eq!(
+            (ip.reach.as_str(), ip.bind.as_str()),
+            ("10.0.0.5", "10.0.0.5")
+        );
+        let named = published_for("ssh://ops@docker.example.com");
+        assert_eq!(
+            (named.reach.as_str(), named.bind.as_str()),
+            ("docker.example.com", "0.0.0.0")
+        );
+        let v6 = published_for("tcp://[2001:db8::5]:2376");
+        assert_eq!(v6.reach, "2001:db8::5");
+    }
+
+    #[test]
+    fn start_times_keep_their_milliseconds() {
+        assert_eq!(unix_ms("1970-01-01T00:00:01.234567891Z"), Some(1_234));
+        assert_eq!(unix_ms("1970-01-01T00:00:02Z"), Some(2_000));
+        assert_eq!(unix_ms("0001-01-01T00:00:00Z"), None);
+    }
 
     #[test]
     fn local_hosts_are_recognised() {

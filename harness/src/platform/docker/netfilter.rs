@@ -12,8 +12,8 @@ use std::process::Stdio;
 
 use tokio::io::AsyncWriteExt;
 
-use super::FaultError;
-use crate::platform::docker::Engine;
+use super::Engine;
+use crate::platform::{Cut, PlatformError};
 
 /// The chain of fault `id` (iptables chain names are short).
 pub fn chain_name(id: usize) -> String {
@@ -38,17 +38,13 @@ pub fn heal_rules(chain: &str) -> String {
     format!("*filter\n-D INPUT -j {chain}\n-D OUTPUT -j {chain}\n-F {chain}\n-X {chain}\nCOMMIT\n")
 }
 
-async fn restore(engine: &Engine, container: &str, rules: &str) -> Result<(), FaultError> {
-    let fail = |reason: String| FaultError::Netfilter {
-        container: container.to_string(),
+async fn restore(engine: &Engine, container: &str, rules: &str) -> Result<(), PlatformError> {
+    let fail = |reason: String| PlatformError::Failed {
+        operation: "applying firewall rules in",
+        target: container.to_string(),
         reason,
     };
-    let inspect = engine.inspect(container).await?;
-    let pid = inspect
-        .state
-        .and_then(|s| s.pid)
-        .filter(|p| *p > 0)
-        .ok_or_else(|| fail("the container is not running".into()))?;
+    let pid = engine.pid(container).await?;
     let mut child = tokio::process::Command::new("nsenter")
         .args(["-t", &pid.to_string(), "-n", "iptables-restore", "--noflush", "-w", "5"])
         .stdin(Stdio::piped())
@@ -75,25 +71,24 @@ async fn restore(engine: &Engine, container: &str, rules: &str) -> Result<(), Fa
     }
 }
 
-/// Drops all traffic between `container` and `peers` (IP addresses).
-pub async fn cut(
-    engine: &Engine,
-    container: &str,
-    chain: &str,
-    peers: &[String],
-) -> Result<(), FaultError> {
-    restore(engine, container, &cut_rules(chain, peers)).await
+/// Drops all traffic between `container` and the cut's peers.
+pub async fn cut(engine: &Engine, container: &str, cut: &Cut) -> Result<(), PlatformError> {
+    restore(
+        engine,
+        container,
+        &cut_rules(&chain_name(cut.fault), &cut.peers),
+    )
+    .await
 }
 
-/// Removes the chain; a container that is gone, stopped or restarted (and
-/// so has no such chain) is already healed.
-pub async fn heal(engine: &Engine, container: &str, chain: &str) -> Result<(), FaultError> {
-    match restore(engine, container, &heal_rules(chain)).await {
+/// Removes fault `fault`'s chain; a container that is gone, stopped or
+/// restarted (and so has no such chain) is already healed.
+pub async fn heal(engine: &Engine, container: &str, fault: usize) -> Result<(), PlatformError> {
+    match restore(engine, container, &heal_rules(&chain_name(fault))).await {
         Ok(()) => Ok(()),
-        Err(FaultError::Engine(e)) if e.is_not_found() => Ok(()),
-        Err(FaultError::Netfilter { reason, .. })
-            if reason.contains("not running")
-                || reason.contains("No chain")
+        Err(PlatformError::NotFound { .. } | PlatformError::NotRunning { .. }) => Ok(()),
+        Err(PlatformError::Failed { reason, .. })
+            if reason.contains("No chain")
                 || reason.contains("does not exist")
                 || reason.contains("Bad rule") =>
         {
