@@ -29,6 +29,7 @@ pub mod error;
 pub mod faults;
 pub mod images;
 pub mod platform;
+pub mod poll;
 pub mod probes;
 pub mod proxy;
 pub mod run;

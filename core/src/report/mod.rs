@@ -430,16 +430,50 @@ pub fn parse_timeline_csv(text: &str) -> Result<Vec<SecondRow>, (usize, String)>
         .collect()
 }
 
-/// Writes every rendering of a report into `dir` (created if needed).
-/// `faults.jsonl` is written by the journal as the run goes.
+/// One file of a report folder and how it is rendered.
+pub struct Rendering {
+    /// Its name in the folder.
+    pub file: &'static str,
+    /// Renders it from the report and its per-second rows.
+    pub render: fn(&Report, &[SecondRow]) -> String,
+}
+
+/// Every rendering of a report: the one table `run`, `report DIR` and the
+/// drill's runs write from. (`faults.jsonl` is written by the journal as
+/// the run goes, `plan.json` before it starts.)
+pub const RENDERINGS: &[Rendering] = &[
+    Rendering {
+        file: "report.json",
+        render: |r, _| {
+            // A report is plain data: serialising it cannot fail.
+            serde_json::to_string_pretty(r).unwrap_or_default() + "\n"
+        },
+    },
+    Rendering {
+        file: "report.md",
+        render: |r, _| markdown::render(r),
+    },
+    Rendering {
+        file: "report.html",
+        render: html::render,
+    },
+    Rendering {
+        file: "junit.xml",
+        render: |r, _| junit::render(r),
+    },
+    Rendering {
+        file: "timeline.csv",
+        render: |_, rows| timeline_csv(rows),
+    },
+];
+
+/// Writes every rendering of a report ([`RENDERINGS`]) into `dir`
+/// (created if needed).
 pub fn write(dir: &Path, report: &Report, rows: &[SecondRow]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let json = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join("report.json"), json + "\n")?;
-    std::fs::write(dir.join("report.md"), markdown::render(report))?;
-    std::fs::write(dir.join("report.html"), html::render(report, rows))?;
-    std::fs::write(dir.join("junit.xml"), junit::render(report))?;
-    std::fs::write(dir.join("timeline.csv"), timeline_csv(rows))?;
+    for r in RENDERINGS {
+        std::fs::write(dir.join(r.file), (r.render)(report, rows))?;
+    }
     Ok(())
 }
 

@@ -21,9 +21,10 @@
 //! The services need no re-pointing: they reach the database through their
 //! fault proxy and the router, which resolve the recreated nodes by name.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{FaultContext, FaultError, Revert, Reverted, Step};
+use crate::poll::{self, Attempt};
 use crate::stack::configs::Bootstrap;
 use crate::stack::{ready, topology, Service, StackSettings};
 
@@ -115,28 +116,33 @@ async fn pgbackrest_error(ctx: &FaultContext, container: &str) -> Option<String>
 /// The node has just been promoted, so a few refused connections are
 /// retried before the restore counts as failed.
 async fn newest_commit(ctx: &FaultContext, node: &str) -> Result<Option<u64>, FaultError> {
-    let started = Instant::now();
-    loop {
-        let attempt = async {
-            let db = ctx.stack.pg_connect(node, "orders").await?;
-            let row = db
-                .query_one(
-                    "SELECT (extract(epoch FROM max(created_at)) * 1000)::bigint FROM orders",
-                    &[],
-                )
-                .await?;
-            Ok::<_, tokio_postgres::Error>(row.get::<_, Option<i64>>(0).map(|v| v as u64))
-        };
-        match attempt.await {
-            Ok(point) => return Ok(point),
-            Err(e) if started.elapsed() > Duration::from_secs(30) => {
-                return Err(FaultError::Restore(format!(
-                    "the restored database could not be read: {e}"
-                )))
+    poll::until(
+        Duration::from_millis(500),
+        Duration::from_secs(30),
+        || async {
+            let attempt = async {
+                let db = ctx.stack.pg_connect(node, "orders").await?;
+                let row = db
+                    .query_one(
+                        "SELECT (extract(epoch FROM max(created_at)) * 1000)::bigint FROM orders",
+                        &[],
+                    )
+                    .await?;
+                Ok::<_, tokio_postgres::Error>(row.get::<_, Option<i64>>(0).map(|v| v as u64))
+            };
+            match attempt.await {
+                Ok(point) => Attempt::Done(point),
+                Err(e) => Attempt::NotYet(e),
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
-        }
-    }
+        },
+    )
+    .await
+    .map_err(|t| {
+        FaultError::Restore(format!(
+            "the restored database could not be read: {}",
+            t.last
+        ))
+    })
 }
 
 /// Rebuilds the database from the backup region; every step is timed.
@@ -193,33 +199,35 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
         .node(first)
         .and_then(|n| n.addr(topology::PATRONI_PORT))
         .unwrap_or_default();
-    let started = Instant::now();
-    loop {
-        if started.elapsed() > RESTORE_TIMEOUT {
-            let why = pgbackrest_error(ctx, &container)
-                .await
-                .unwrap_or_else(|| format!("no leader after {} s", RESTORE_TIMEOUT.as_secs()));
-            return Err(FaultError::Restore(why));
-        }
+    // Until Patroni serves the restored node as leader; a pgBackRest
+    // error or a node that stopped ends the wait at once.
+    let led = poll::until(poll::EVERY, RESTORE_TIMEOUT, || async {
         if ready::patroni(&client, &addr)
             .await
             .as_ref()
             .is_some_and(ready::PatroniNode::is_leader)
         {
-            break;
+            return Attempt::Done(Ok(()));
         }
         if let Some(e) = pgbackrest_error(ctx, &container).await {
-            return Err(FaultError::Restore(e));
+            return Attempt::Done(Err(e));
         }
-        let running = platform.state(&container).await.is_ok_and(|s| s.running);
-        if !running {
+        if !platform.state(&container).await.is_ok_and(|s| s.running) {
             let tail = platform.logs_tail(&container, 5).await;
-            return Err(FaultError::Restore(format!(
-                "the restoring node stopped: {}",
-                tail.trim()
-            )));
+            return Attempt::Done(Err(format!("the restoring node stopped: {}", tail.trim())));
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        Attempt::NotYet(())
+    })
+    .await;
+    match led {
+        Ok(Ok(())) => {}
+        Ok(Err(why)) => return Err(FaultError::Restore(why)),
+        Err(_) => {
+            let why = pgbackrest_error(ctx, &container)
+                .await
+                .unwrap_or_else(|| format!("no leader after {} s", RESTORE_TIMEOUT.as_secs()));
+            return Err(FaultError::Restore(why));
+        }
     }
     let promoted = step("promoted");
     // When pgBackRest finished and when PostgreSQL finished replaying the
@@ -251,8 +259,7 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
             topology::postgres_node(name, &zone_of(name), &hosts, &settings, Bootstrap::Initdb);
         stack.recreate(&spec, true).await?;
     }
-    let started = Instant::now();
-    loop {
+    poll::until(poll::EVERY, RESTORE_TIMEOUT, || async {
         let cluster = ready::patroni_cluster(stack).await;
         let streaming = cluster
             .iter()
@@ -263,16 +270,21 @@ pub async fn restore(ctx: &FaultContext, plan: &RestorePlan) -> Result<Reverted,
             })
             .unwrap_or(0);
         if streaming >= rest.len() {
-            steps.push(step("rejoined"));
-            break;
+            Attempt::Done(())
+        } else {
+            Attempt::NotYet(streaming)
         }
-        if started.elapsed() > RESTORE_TIMEOUT {
-            return Err(FaultError::Restore(
-                "the rebuilt replica did not stream within 300 s".into(),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await
+    .map_err(|t| {
+        FaultError::Restore(format!(
+            "{} of {} rebuilt replicas streamed within {} s",
+            t.last,
+            rest.len(),
+            RESTORE_TIMEOUT.as_secs()
+        ))
+    })?;
+    steps.push(step("rejoined"));
 
     // The broker's store and the cache come back empty.
     if plan.broker_store {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::topology::{HTTP_PORT, PATRONI_PORT};
 use super::{Service, Stack, StackError};
+use crate::poll::{self, Attempt};
 
 /// What `GET /patroni` says about one node.
 #[derive(Debug, Clone, PartialEq)]
@@ -248,7 +249,7 @@ pub async fn wait_ready(stack: &Stack, timeout: Duration) -> Result<Duration, St
     let started = Instant::now();
     let client = probe_client();
     let order = uuid::Uuid::new_v4();
-    loop {
+    poll::until(poll::EVERY, timeout, || async {
         let mut pending = pending_checks(stack, &client).await;
         if pending.is_empty() {
             if let Some(p) = pipeline_check(stack, &client, order).await {
@@ -256,16 +257,16 @@ pub async fn wait_ready(stack: &Stack, timeout: Duration) -> Result<Duration, St
             }
         }
         if pending.is_empty() {
-            return Ok(started.elapsed());
+            Attempt::Done(started.elapsed())
+        } else {
+            Attempt::NotYet(pending)
         }
-        if started.elapsed() >= timeout {
-            return Err(StackError::NotReady {
-                waited: started.elapsed(),
-                pending,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await
+    .map_err(|t| StackError::NotReady {
+        waited: t.waited,
+        pending: t.last,
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::measure::events::{EventFacts, OrderFact, Outbox, Settle, StoredEvent};
 use crate::measure::{check_writes, FaultSpan, LedgerEntry, WriteCheck, WriteOutcome};
+use crate::poll::{self, Attempt};
 use crate::probes::broker::{self, BrokerReadError};
 use crate::stack::{ready, Stack};
 
@@ -43,19 +44,20 @@ pub async fn leader_client(
     database: &str,
     timeout: Duration,
 ) -> Result<(String, tokio_postgres::Client), VerifyError> {
-    let started = Instant::now();
-    loop {
-        if let Some(leader) = ready::leader(stack).await {
-            match stack.pg_connect(&leader, database).await {
-                Ok(c) => return Ok((leader, c)),
-                Err(e) => tracing::debug!(%leader, error = %e, "leader not accepting yet"),
+    poll::until(poll::EVERY, timeout, || async {
+        let Some(leader) = ready::leader(stack).await else {
+            return Attempt::NotYet(());
+        };
+        match stack.pg_connect(&leader, database).await {
+            Ok(c) => Attempt::Done((leader, c)),
+            Err(e) => {
+                tracing::debug!(%leader, error = %e, "leader not accepting yet");
+                Attempt::NotYet(())
             }
         }
-        if started.elapsed() > timeout {
-            return Err(VerifyError::NoLeader(timeout));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await
+    .map_err(|_| VerifyError::NoLeader(timeout))
 }
 
 /// The subset of `ids` present in the orders table on the leader.
@@ -181,27 +183,29 @@ pub async fn verify_events(
     let started = Instant::now();
     let ids: Vec<Uuid> = orders.iter().copied().collect();
     let wait = settle.max(Duration::from_secs(30));
-    let drained = loop {
-        let (leader, db) = leader_client(stack, "orders", wait).await?;
-        let facts = order_facts(&db, &leader, &ids).await?;
-        let relayed = facts.iter().all(|o| o.outbox != Outbox::Unpublished);
-        let (leader, db) = leader_client(stack, "analytics", wait).await?;
-        let stored = stored_events(&db, &leader, &ids).await?.len();
-        let consumed = match broker::group_lag(stack, Duration::from_secs(10)).await {
-            Ok(lag) => lag.total_lag == 0,
-            Err(e) => {
-                tracing::debug!(error = %e, "the group's lag could not be read");
-                false
-            }
+    let drained = poll::until(SETTLE_POLL, settle, || async {
+        let attempt = async {
+            let (leader, db) = leader_client(stack, "orders", wait).await?;
+            let facts = order_facts(&db, &leader, &ids).await?;
+            let relayed = facts.iter().all(|o| o.outbox != Outbox::Unpublished);
+            let (leader, db) = leader_client(stack, "analytics", wait).await?;
+            let stored = stored_events(&db, &leader, &ids).await?.len();
+            let consumed = match broker::group_lag(stack, Duration::from_secs(10)).await {
+                Ok(lag) => lag.total_lag == 0,
+                Err(e) => {
+                    tracing::debug!(error = %e, "the group's lag could not be read");
+                    false
+                }
+            };
+            Ok::<_, VerifyError>(stored == ids.len() || (relayed && consumed))
         };
-        if stored == ids.len() || (relayed && consumed) {
-            break true;
+        match attempt.await {
+            Ok(false) => Attempt::NotYet(()),
+            done => Attempt::Done(done),
         }
-        if started.elapsed() >= settle {
-            break false;
-        }
-        tokio::time::sleep(SETTLE_POLL).await;
-    };
+    })
+    .await
+    .unwrap_or(Ok(false))?;
     let waited = started.elapsed();
     let (leader, db) = leader_client(stack, "orders", wait).await?;
     let facts = order_facts(&db, &leader, &ids).await?;
