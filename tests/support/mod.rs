@@ -12,10 +12,46 @@ use faultline::platform::docker::Engine;
 use faultline::platform::Platform;
 use faultline::stack::{self, Owner, Stack, StackSettings, UpOptions};
 
+/// Stops the test, in one line, when the machine cannot cut networks
+/// inside containers (zone isolation, partitions): that needs root, and
+/// `nsenter` and `iptables` on the host.
+pub fn require_network_tools() {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false);
+    let has = |tool: &str| {
+        std::process::Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok()
+    };
+    let missing: Vec<&str> = [
+        ("root", root),
+        ("nsenter", has("nsenter")),
+        ("iptables", has("iptables")),
+    ]
+    .into_iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(what, _)| what)
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "this test cuts networks inside containers and needs {} (`make setup` installs the tools; run the tests as root)",
+        missing.join(", ")
+    );
+}
+
 /// A fault context on `stack` with a fixed seed, for injecting faults by
-/// hand as the harness would.
+/// hand as the harness would. Checks first that the machine can cut
+/// networks ([`require_network_tools`]).
 pub fn fault_context(stack: &Stack) -> faultline::faults::FaultContext {
     use rand::SeedableRng;
+    require_network_tools();
     faultline::faults::FaultContext {
         stack: stack.clone(),
         clock: faultline::workload::RunClock::start_now(),
@@ -28,9 +64,10 @@ pub fn fault_context(stack: &Stack) -> faultline::faults::FaultContext {
 /// [`StackLock`], so parallel tests do not build at the same time.
 pub async fn engine_with_images() -> Engine {
     static BUILT: OnceLock<()> = OnceLock::new();
-    let engine = Engine::connect(false)
-        .await
-        .expect("these tests need a Docker engine");
+    let engine = match Engine::connect(false).await {
+        Ok(engine) => engine,
+        Err(e) => panic!("this test needs a running Docker engine: {e}"),
+    };
     if BUILT.get().is_none() {
         images::build_all(&engine, &images::BuildOptions::default())
             .await
