@@ -8,6 +8,7 @@ mod support;
 use std::time::Duration;
 
 use faultline::faults::{self, Action, FaultSpec};
+use faultline::measure::summary::RtoMeasure;
 use faultline::stack::{ready, Service, Stack, StackSettings};
 use faultline::workload::verify::present_orders;
 use support::{create_order, eventually, fault_context, http, start_stack};
@@ -198,7 +199,7 @@ async fn a_region_loss_loses_exactly_the_writes_after_the_last_archived_segment(
     eprintln!("{}", faultline::report::console::render(report));
     assert!(restore.pass, "{restore:?}");
     let fault = &report.faults[0];
-    assert_eq!(fault.rto_basis, "first-write");
+    assert_eq!(fault.rto_basis, RtoMeasure::FirstWrite);
     assert!(
         fault.rto_ms.is_some(),
         "writes were served again within the run"

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::measure::summary::{worst_error_rate, worst_quantile_ms};
+use crate::faults::spec::FaultKind;
+use crate::measure::summary::{worst_error_rate, worst_quantile_ms, RtoMeasure};
 use crate::measure::{Measurements, Timeline};
 use crate::scenario::Expectation;
 use crate::targets::{CheckKind, Profile, Target, Unit};
@@ -149,10 +150,10 @@ pub fn judge(profile: &Profile, expect: &[Expectation], m: &Measurements, t: &Ti
         match target.check {
             CheckKind::Rto => {
                 for f in &m.faults {
-                    let extra = match (f.rto_ms, f.rto_basis.as_str()) {
-                        (None, "first-write") => "no write served again within the run".to_string(),
+                    let extra = match (f.rto_ms, f.rto_basis) {
+                        (None, RtoMeasure::FirstWrite) => "no write served again within the run".to_string(),
                         (None, _) => "never recovered within the run".to_string(),
-                        (Some(_), "first-write") => format!(
+                        (Some(_), RtoMeasure::FirstWrite) => format!(
                             "to the first write served again; sustained recovery {}",
                             f.sustained_rto_ms
                                 .map_or("not within the run".to_string(), |ms| secs(
@@ -391,7 +392,7 @@ fn fault_checks(m: &Measurements) -> Vec<Check> {
             default: true,
             note: s.error.clone().unwrap_or_default(),
         };
-        if s.kind == "region-loss" {
+        if s.kind == FaultKind::RegionLoss {
             check.name = format!("restore: fault {n} ({})", s.label);
             check.limit = "restored, every write older than the restored point present".into();
             check.source = "the documented recovery: restore the newest base backup, replay the archived WAL, rejoin a replica".into();
@@ -495,18 +496,12 @@ mod tests {
             latency_ms: LatencySummary::default(),
             phases: Vec::new(),
             faults: vec![FaultResult {
-                span: FaultSpan {
-                    label: "pod-kill orders".into(),
-                    injected_us: 0,
-                    reverted_us: None,
-                    kind: "pod-kill".into(),
-                    ..Default::default()
-                },
+                span: FaultSpan::new(FaultKind::PodKill, "pod-kill orders", 0, None),
                 rto_ms,
                 lost_writes: lost,
                 rpo_window_ms: if lost > 0 { 1500.0 } else { 0.0 },
                 lost_acks_unix_ms: None,
-                rto_basis: "sustained".into(),
+                rto_basis: RtoMeasure::Sustained,
                 sustained_rto_ms: rto_ms,
                 outage: true,
             }],
@@ -596,7 +591,7 @@ mod tests {
         let mut m = measurements(Some(40_000.0), 3);
         m.start_unix_ms = 1_000_000;
         let f = &mut m.faults[0];
-        f.span.kind = "region-loss".into();
+        f.span.kind = FaultKind::RegionLoss;
         f.span.label = "region-loss (databases)".into();
         f.span.injected_us = 10_000_000;
         f.span.steps = vec![
@@ -649,7 +644,7 @@ mod tests {
     fn a_restore_is_timed_to_the_first_write_and_names_the_sustained_recovery() {
         let p = profile(vec![target(CheckKind::Rto, 60_000.0, "1m")]);
         let mut m = measurements(Some(34_000.0), 0);
-        m.faults[0].rto_basis = "first-write".into();
+        m.faults[0].rto_basis = RtoMeasure::FirstWrite;
         m.faults[0].sustained_rto_ms = Some(72_000.0);
         let v = judge(&p, &[], &m, &empty());
         assert!(v.checks[0].pass, "{:?}", v.checks[0]);

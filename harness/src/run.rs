@@ -416,7 +416,7 @@ pub async fn run_on(
             if let Ok(mut j) = journal.lock() {
                 j.injected(JournalEntry {
                     id,
-                    kind: step.kind.name().into(),
+                    kind: step.kind,
                     label: label.clone(),
                     targets,
                     requested_at_us,

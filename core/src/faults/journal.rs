@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::spec::FaultKind;
 use crate::measure::FaultSpan;
 
 /// One fault's record.
@@ -12,8 +13,8 @@ use crate::measure::FaultSpan;
 pub struct JournalEntry {
     /// Its number in the scenario.
     pub id: usize,
-    /// Its kind's scenario name.
-    pub kind: String,
+    /// Its kind (its scenario name in `faults.jsonl`).
+    pub kind: FaultKind,
     /// Its label.
     pub label: String,
     /// What it acted on.
@@ -52,7 +53,7 @@ impl JournalEntry {
             label: self.label.clone(),
             injected_us: self.injected_at_us,
             reverted_us: self.reverted_at_us,
-            kind: self.kind.clone(),
+            kind: self.kind,
             error: self.error.clone(),
             steps: self.steps.clone(),
             recovered_to_unix_ms: self.recovered_to_unix_ms,

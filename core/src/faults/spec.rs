@@ -41,6 +41,12 @@ pub enum FaultKind {
     RegionLoss,
 }
 
+impl std::fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl FaultKind {
     /// Every kind.
     pub const ALL: [FaultKind; 13] = [

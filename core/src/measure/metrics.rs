@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::record::Outcome;
 use super::timeline::{new_histogram, Timeline, FINE_US};
 use super::SECOND_US;
+use crate::faults::spec::FaultKind;
 
 /// A timed step of a long revert (a restore from backup).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,7 +21,7 @@ pub struct Step {
 
 /// A fault as measurement sees it: when it went in and when it was taken
 /// out, on the timeline's clock.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultSpan {
     /// Its number in the scenario (0-based): reports name it `fault {id + 1}`.
     #[serde(default)]
@@ -31,9 +32,8 @@ pub struct FaultSpan {
     pub injected_us: u64,
     /// Revert time, if it was reverted.
     pub reverted_us: Option<u64>,
-    /// Its kind's scenario name.
-    #[serde(default)]
-    pub kind: String,
+    /// Its kind (its scenario name when serialised).
+    pub kind: FaultKind,
     /// Why injecting or reverting failed.
     #[serde(default)]
     pub error: Option<String>,
@@ -44,6 +44,23 @@ pub struct FaultSpan {
     /// since the epoch.
     #[serde(default)]
     pub recovered_to_unix_ms: Option<u64>,
+}
+
+impl FaultSpan {
+    /// Fault 1, of `kind`, labelled `label`, in force from `injected_us` to
+    /// `reverted_us`, with nothing else known yet.
+    pub fn new(kind: FaultKind, label: &str, injected_us: u64, reverted_us: Option<u64>) -> Self {
+        FaultSpan {
+            id: 0,
+            label: label.into(),
+            injected_us,
+            reverted_us,
+            kind,
+            error: None,
+            steps: Vec::new(),
+            recovered_to_unix_ms: None,
+        }
+    }
 }
 
 /// A named interval of the run.
@@ -402,12 +419,12 @@ mod tests {
 
     #[test]
     fn phases_partition_steady_fault_and_recovery() {
-        let faults = vec![FaultSpan {
-            label: "pause".into(),
-            injected_us: 30 * SECOND_US + 400_000,
-            reverted_us: Some(40 * SECOND_US),
-            ..Default::default()
-        }];
+        let faults = vec![FaultSpan::new(
+            FaultKind::PodPause,
+            "pause",
+            30 * SECOND_US + 400_000,
+            Some(40 * SECOND_US),
+        )];
         let p = phases(&faults, &[Some(42 * SECOND_US)], 90 * SECOND_US);
         let names: Vec<_> = p.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["steady", "fault 1: pause", "recovery", "whole run"]);

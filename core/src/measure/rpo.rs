@@ -362,6 +362,7 @@ pub fn explain_lost_writes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::spec::FaultKind;
 
     fn acked(n: u128, at_us: u64) -> LedgerEntry {
         LedgerEntry {
@@ -392,12 +393,7 @@ mod tests {
             },
         ];
         let present: HashSet<_> = [1, 4].map(Uuid::from_u128).into_iter().collect();
-        let fault = FaultSpan {
-            label: "kill".into(),
-            injected_us: 1_000,
-            reverted_us: None,
-            ..Default::default()
-        };
+        let fault = FaultSpan::new(FaultKind::PodKill, "kill", 1_000, None);
         let c = check_writes(&ledger, &present, &[fault]);
         assert_eq!(
             (c.acked, c.lost, c.recovered, c.unknown_absent),

@@ -23,7 +23,7 @@ pub struct FaultResult {
     pub rto_ms: Option<f64>,
     /// How `rto_ms` was measured: `sustained` or `first-write`.
     #[serde(default)]
-    pub rto_basis: String,
+    pub rto_basis: RtoMeasure,
     /// From the injection to sustained recovery of the rolling
     /// availability, ms: `rto_ms` itself unless the basis is `first-write`.
     #[serde(default)]
@@ -57,12 +57,24 @@ pub enum RtoBasis {
     FirstWrite(Option<u64>),
 }
 
+/// How a fault's RTO was measured, as reports name it (`sustained`,
+/// `first-write`): an [`RtoBasis`] without its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RtoMeasure {
+    /// Until sustained recovery of the rolling availability.
+    #[default]
+    Sustained,
+    /// Until the first write served again.
+    FirstWrite,
+}
+
 impl RtoBasis {
-    /// Its name in reports.
-    pub fn name(&self) -> &'static str {
+    /// How reports name it.
+    pub fn measure(&self) -> RtoMeasure {
         match self {
-            RtoBasis::Sustained => "sustained",
-            RtoBasis::FirstWrite(_) => "first-write",
+            RtoBasis::Sustained => RtoMeasure::Sustained,
+            RtoBasis::FirstWrite(_) => RtoMeasure::FirstWrite,
         }
     }
 }
@@ -271,7 +283,7 @@ pub fn summarise(d: RunData) -> Measurements {
             FaultResult {
                 span: f.clone(),
                 rto_ms: rto_us.map(ms),
-                rto_basis: basis.name().into(),
+                rto_basis: basis.measure(),
                 sustained_rto_ms: r.map(ms),
                 outage,
                 lost_writes: lost,

@@ -16,6 +16,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::faults::spec::FaultKind;
+use crate::measure::summary::RtoMeasure;
+
 use crate::measure::{
     BudgetBurn, EventSummary, LatencySummary, LossCause, LostWrite, Measurements, PhaseMetrics,
     Timeline, SECOND_US,
@@ -89,7 +92,7 @@ pub struct FaultRecord {
     #[serde(default)]
     pub id: usize,
     /// Kind (`pod-kill`).
-    pub kind: String,
+    pub kind: FaultKind,
     /// What it acted on (containers or hop).
     pub target: String,
     /// Its label.
@@ -111,7 +114,7 @@ pub struct FaultRecord {
     /// `sustained` (availability back and holding) or `first-write` (a
     /// restore: the first write served again).
     #[serde(default)]
-    pub rto_basis: String,
+    pub rto_basis: RtoMeasure,
     /// Until availability was back and holding, ms (differs from `rto_ms`
     /// only for a `first-write` basis).
     #[serde(default)]
@@ -242,7 +245,7 @@ pub fn build(info: RunInfo, m: &Measurements, verdict: &Verdict) -> Report {
         .map(|j| (j, m.faults.iter().find(|f| f.span.id == j.id)))
         .map(|(j, f)| FaultRecord {
             id: j.id,
-            kind: j.kind.clone(),
+            kind: j.kind,
             target: j.targets.join(", "),
             label: j.label.clone(),
             injected_at: rfc3339(j.injected_unix_ms),
@@ -251,7 +254,7 @@ pub fn build(info: RunInfo, m: &Measurements, verdict: &Verdict) -> Report {
             inject_call_ms: j.injected_at_us.saturating_sub(j.requested_at_us) as f64 / 1e3,
             reverted_at_s: j.reverted_at_us.map(|u| u as f64 / 1e6),
             rto_ms: f.and_then(|f| f.rto_ms),
-            rto_basis: f.map_or_else(|| "sustained".into(), |f| f.rto_basis.clone()),
+            rto_basis: f.map_or(RtoMeasure::Sustained, |f| f.rto_basis),
             sustained_rto_ms: f.and_then(|f| f.sustained_rto_ms),
             outage: f.is_none_or(|f| f.outage),
             lost_writes: f.map_or(0, |f| f.lost_writes),
@@ -511,10 +514,10 @@ pub fn fmt_rto(f: &FaultRecord) -> String {
     if !f.outage {
         return "no outage".into();
     }
-    match (f.rto_ms, f.rto_basis.as_str()) {
-        (None, "first-write") => "no write served again".into(),
+    match (f.rto_ms, f.rto_basis) {
+        (None, RtoMeasure::FirstWrite) => "no write served again".into(),
         (None, _) => "not recovered".into(),
-        (Some(ms), "first-write") => format!(
+        (Some(ms), RtoMeasure::FirstWrite) => format!(
             "{} to the first write (sustained {})",
             fmt_ms(ms),
             f.sustained_rto_ms
@@ -694,7 +697,7 @@ pub(crate) mod sample {
             },
             faults: vec![FaultRecord {
                 id: 0,
-                kind: "pod-kill".into(),
+                kind: FaultKind::PodKill,
                 target: "orders-a".into(),
                 label: "pod-kill orders zone a".into(),
                 injected_at: "2026-11-21T10:00:10.000Z".into(),
@@ -703,7 +706,7 @@ pub(crate) mod sample {
                 inject_call_ms: 12.0,
                 reverted_at_s: Some(15.0),
                 rto_ms: Some(2_004.0),
-                rto_basis: "sustained".into(),
+                rto_basis: RtoMeasure::Sustained,
                 sustained_rto_ms: Some(2_004.0),
                 outage: true,
                 lost_writes: 0,
