@@ -228,7 +228,7 @@ pub(crate) async fn obtain_stack(
             }
         }
     }
-    platform.check_images().await?;
+    images::check_present(platform).await?;
     let up = UpOptions {
         run: stack::new_run_id(),
         system: profile.name.clone(),

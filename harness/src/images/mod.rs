@@ -21,8 +21,8 @@ use bollard::query_parameters::TagImageOptionsBuilder;
 use futures_util::StreamExt;
 
 use crate::platform::docker::{self, Engine};
-use crate::platform::PlatformError;
 use crate::platform::LABEL_IMAGE;
+use crate::platform::{Platform, PlatformError};
 use binaries::Binary;
 
 /// A failure while building images; faultline exits 3 on these.
@@ -195,12 +195,12 @@ pub async fn build_all(engine: &Engine, opts: &BuildOptions) -> Result<Vec<Built
     Ok(done)
 }
 
-/// Fails with [`ImageError::Missing`] unless every image the stack runs has
-/// a `latest` tag.
-pub async fn check_present(engine: &Engine) -> Result<(), ImageError> {
+/// Fails with [`ImageError::Missing`] unless every image the stack runs is
+/// on the platform (with a `latest` tag).
+pub async fn check_present(platform: &Platform) -> Result<(), ImageError> {
     for spec in IMAGES {
         let reference = current(spec.name);
-        if !engine.image_exists(&reference).await? {
+        if !platform.has_image(&reference).await? {
             return Err(ImageError::Missing { image: reference });
         }
     }

@@ -17,7 +17,7 @@ pub mod docker;
 
 use std::collections::HashMap;
 
-use crate::stack::topology::{NodeSpec, Service};
+use faultline_core::stack::topology::{NodeSpec, Service};
 
 /// Label holding the run id every faultline object belongs to.
 pub const LABEL_RUN: &str = "faultline.run";
@@ -42,6 +42,11 @@ pub const LABEL_SETTINGS: &str = "faultline.settings";
 pub const LABEL_SETTINGS_JSON: &str = "faultline.settings-json";
 /// Label on images faultline built.
 pub const LABEL_IMAGE: &str = "faultline.image";
+
+/// The platform-wide name of a run's node or volume (`fl-<run>-<name>`).
+pub fn object_name(run: &str, name: &str) -> String {
+    format!("fl-{run}-{name}")
+}
 
 /// A platform operation that failed, in words no engine owns. faultline
 /// exits 3 on these, except [`PlatformError::RemoteRefused`] (2).
@@ -208,10 +213,10 @@ impl Platform {
         ))
     }
 
-    /// Checks that every image the stack runs is there.
-    pub async fn check_images(&self) -> Result<(), crate::images::ImageError> {
+    /// Whether the image `reference` is there for nodes to run.
+    pub async fn has_image(&self, reference: &str) -> Result<bool, PlatformError> {
         match self {
-            Platform::Docker(e) => crate::images::check_present(e).await,
+            Platform::Docker(e) => e.image_exists(reference).await,
         }
     }
 
@@ -272,10 +277,7 @@ impl Platform {
     /// Destroys a named data volume of a run; gone already counts as done.
     pub async fn remove_volume(&self, run: &str, volume: &str) -> Result<(), PlatformError> {
         match self {
-            Platform::Docker(e) => {
-                e.remove_volume(&crate::stack::object_name(run, volume))
-                    .await
-            }
+            Platform::Docker(e) => e.remove_volume(&object_name(run, volume)).await,
         }
     }
 

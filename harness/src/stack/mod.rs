@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::error::Exit;
 use crate::images::{self, ImageError};
-pub use crate::platform::Node;
+pub use crate::platform::{object_name, Node};
 use crate::platform::{
     NodeCreate, Platform, PlatformError, LABEL_OWNER, LABEL_RUN, LABEL_SETTINGS,
     LABEL_SETTINGS_JSON, LABEL_SYSTEM,
@@ -102,11 +102,6 @@ pub struct UpOptions {
     pub ready_timeout: Duration,
 }
 
-/// The platform-wide name of a run's container or volume.
-pub fn object_name(run: &str, name: &str) -> String {
-    format!("fl-{run}-{name}")
-}
-
 /// A fresh random run id (six hex digits).
 pub fn new_run_id() -> String {
     format!("{:06x}", rand::random::<u32>() & 0xff_ffff)
@@ -154,7 +149,7 @@ pub async fn up(
     for swept in sweep_dead(platform).await? {
         tracing::info!(run = %swept, "removed the stack of a harness process that is gone");
     }
-    platform.check_images().await?;
+    images::check_present(platform).await?;
     let run = opts.run.clone();
     let result = create_and_start(platform, settings, opts, &run).await;
     let stack = match result {

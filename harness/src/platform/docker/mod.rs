@@ -22,7 +22,7 @@ use super::{
     Found, Node, NodeCreate, NodeState, PlatformError, LABEL_NAME, LABEL_ROLE, LABEL_RUN,
     LABEL_SERVICE, LABEL_ZONE,
 };
-use crate::stack::topology::{self, Service};
+use faultline_core::stack::topology::{self, Service};
 
 /// Maps a bollard error to a neutral one: 404 is [`PlatformError::NotFound`],
 /// 304 (starting what runs) [`PlatformError::AlreadyInState`].
@@ -645,7 +645,7 @@ impl Engine {
     pub async fn create_node(&self, create: &NodeCreate<'_>) -> Result<Node, PlatformError> {
         let (run, spec) = (create.run, create.spec);
         let network = network_name(run);
-        let container = crate::stack::object_name(run, &spec.name);
+        let container = super::object_name(run, &spec.name);
         let mut labels = create.labels.clone();
         labels.insert(LABEL_ZONE.into(), spec.zone.clone());
         labels.insert(LABEL_ROLE.into(), spec.service.role().into());
@@ -653,7 +653,7 @@ impl Engine {
         labels.insert(LABEL_NAME.into(), spec.name.clone());
         let mut volumes = Vec::new();
         for (suffix, path) in &spec.volumes {
-            let volume = crate::stack::object_name(run, suffix);
+            let volume = super::object_name(run, suffix);
             let mut volume_labels = labels.clone();
             if suffix == topology::BACKUP_VOLUME {
                 // The backup region belongs to no zone.
@@ -666,7 +666,7 @@ impl Engine {
         let mut extra_hosts = Vec::new();
         for (hostname, target) in &spec.hosts {
             let ip = self
-                .ip_address(&crate::stack::object_name(run, target), &network)
+                .ip_address(&super::object_name(run, target), &network)
                 .await?;
             extra_hosts.push(format!("{hostname}:{ip}"));
         }
