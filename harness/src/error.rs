@@ -4,31 +4,10 @@
 //! exits 1. Errors are the harness failing to do its job: bad input (2), the
 //! environment (3), or an interruption (130).
 
+pub use crate::exit::Exit;
 use crate::images::ImageError;
 use crate::platform::PlatformError;
 use crate::stack::StackError;
-
-/// Exit status of every faultline command, as DESIGN documents them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Every check passed (or the command succeeded).
-    Pass = 0,
-    /// A check failed.
-    CheckFailed = 1,
-    /// Bad input: scenario, targets or flags.
-    BadInput = 2,
-    /// Environment: no Docker, image missing, stack unhealthy.
-    Environment = 3,
-    /// Interrupted, after cleanup.
-    Interrupted = 130,
-}
-
-impl Exit {
-    /// The process exit code.
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-}
 
 /// Bad input from the user (exit 2).
 #[derive(Debug, thiserror::Error)]

@@ -26,6 +26,7 @@
 pub mod cli;
 pub mod drill;
 pub mod error;
+pub mod exit;
 pub mod faults;
 pub mod images;
 pub mod platform;

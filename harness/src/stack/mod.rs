@@ -13,7 +13,7 @@ pub use faultline_core::stack::{configs, settings, topology};
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::error::Exit;
+use crate::exit::Exit;
 use crate::images::{self, ImageError};
 pub use crate::platform::{object_name, Node};
 use crate::platform::{
