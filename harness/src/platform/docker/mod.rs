@@ -778,29 +778,11 @@ impl Engine {
     }
 }
 
-/// Docker's RFC 3339 time (nanoseconds, `Z`) as ms since the Unix epoch.
+/// Docker's RFC 3339 time (nanoseconds, `Z`) as ms since the Unix epoch
+/// (`None` for its "never": year 1).
 fn unix_ms(stamp: &str) -> Option<u64> {
-    let at = humantime::parse_rfc3339_weak(
-        stamp
-            .trim_end_matches('Z')
-            .split('.')
-            .next()
-            .unwrap_or(stamp),
-    )
-    .ok()?;
-    let whole = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64;
-    let fraction_ms = stamp
-        .trim_end_matches('Z')
-        .split_once('.')
-        .map_or(0, |(_, f)| {
-            f.chars()
-                .chain(std::iter::repeat('0'))
-                .take(3)
-                .collect::<String>()
-                .parse::<u64>()
-                .unwrap_or(0)
-        });
-    Some(whole + fraction_ms)
+    let at = humantime::parse_rfc3339(stamp).ok()?;
+    Some(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as u64)
 }
 
 /// A removal of something already gone (404) has done what it was asked.
