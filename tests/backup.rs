@@ -7,6 +7,7 @@ mod support;
 
 use std::time::Duration;
 
+use faultline::faults::kinds::region_loss::RegionLoss;
 use faultline::faults::{self, Action, FaultSpec};
 use faultline::measure::summary::RtoMeasure;
 use faultline::stack::{ready, Service, Stack, StackSettings};
@@ -38,10 +39,10 @@ const RESTORE_STEPS: [&str; 6] = [
 
 fn region_loss() -> FaultSpec {
     FaultSpec {
-        action: Action::RegionLoss {
+        action: Action::RegionLoss(RegionLoss {
             broker_store: false,
             cache: false,
-        },
+        }),
         duration: Some(Duration::from_secs(1)),
         permanent: false,
     }

@@ -6,7 +6,19 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use faultline::faults::spec::{Count, Direction, FailoverMode, Group, Role, Selector};
+use faultline::faults::kinds::az_isolation::AzIsolation;
+use faultline::faults::kinds::az_outage::AzOutage;
+use faultline::faults::kinds::bandwidth::Bandwidth;
+use faultline::faults::kinds::blackhole::Blackhole;
+use faultline::faults::kinds::broker_loss::BrokerLoss;
+use faultline::faults::kinds::cache_loss::CacheLoss;
+use faultline::faults::kinds::db_failover::{DbFailover, FailoverMode};
+use faultline::faults::kinds::latency::Latency;
+use faultline::faults::kinds::partition::Partition;
+use faultline::faults::kinds::pod_kill::PodKill;
+use faultline::faults::kinds::pod_pause::PodPause;
+use faultline::faults::kinds::reset::Reset;
+use faultline::faults::spec::{Count, Direction, Group, Role, Selector};
 use faultline::faults::{self, toxics, Action, FaultSpec, Revert};
 use faultline::stack::topology::PROXY_API_PORT;
 use faultline::stack::{ready, Service, Stack, StackSettings};
@@ -107,10 +119,12 @@ async fn container_faults_are_observable_and_reverted() {
     let c = fault_context(&stack);
 
     // pod-kill: one orders replica, picked by seed among the three.
-    let kill = spec(Action::Kill(Selector {
-        service: Some(Service::Orders),
-        count: Some(Count::N(1)),
-        ..Default::default()
+    let kill = spec(Action::PodKill(PodKill {
+        target: Selector {
+            service: Some(Service::Orders),
+            count: Some(Count::N(1)),
+            ..Default::default()
+        },
     }));
     let f = faults::inject(&c, 0, &kill).await.unwrap();
     assert_eq!(f.targets.len(), 1);
@@ -120,10 +134,12 @@ async fn container_faults_are_observable_and_reverted() {
     assert_whole(&stack).await;
 
     // pod-pause: the gateway of zone b is frozen, not dead.
-    let pause = spec(Action::Pause(Selector {
-        service: Some(Service::Gateway),
-        zone: Some("b".into()),
-        ..Default::default()
+    let pause = spec(Action::PodPause(PodPause {
+        target: Selector {
+            service: Some(Service::Gateway),
+            zone: Some("b".into()),
+            ..Default::default()
+        },
     }));
     let f = faults::inject(&c, 1, &pause).await.unwrap();
     assert_eq!(f.targets, ["gateway-b"]);
@@ -133,8 +149,8 @@ async fn container_faults_are_observable_and_reverted() {
 
     // cache-loss and broker-loss.
     for (id, action, name) in [
-        (2, Action::CacheLoss, "redis"),
-        (3, Action::BrokerLoss, "broker"),
+        (2, Action::CacheLoss(CacheLoss), "redis"),
+        (3, Action::BrokerLoss(BrokerLoss), "broker"),
     ] {
         let f = faults::inject(&c, id, &spec(action)).await.unwrap();
         assert_eq!(state(&stack, name).await, "exited");
@@ -143,9 +159,13 @@ async fn container_faults_are_observable_and_reverted() {
     }
 
     // az-outage: everything in zone c goes at once, and comes back.
-    let f = faults::inject(&c, 4, &spec(Action::ZoneOutage { zone: "c".into() }))
-        .await
-        .unwrap();
+    let f = faults::inject(
+        &c,
+        4,
+        &spec(Action::AzOutage(AzOutage { zone: "c".into() })),
+    )
+    .await
+    .unwrap();
     let in_c: Vec<_> = stack.nodes.iter().filter(|n| n.zone == "c").collect();
     assert_eq!(f.targets.len(), in_c.len());
     for n in &in_c {
@@ -186,9 +206,13 @@ async fn network_faults_cut_what_they_say_and_heal() {
     // az-isolation of zone a: gateway-a can no longer reach anything outside
     // its zone (its orders proxy is regional), so its reads fail; the chain
     // is in every zone-a container.
-    let f = faults::inject(&c, 10, &spec(Action::ZoneIsolation { zone: "a".into() }))
-        .await
-        .unwrap();
+    let f = faults::inject(
+        &c,
+        10,
+        &spec(Action::AzIsolation(AzIsolation { zone: "a".into() })),
+    )
+    .await
+    .unwrap();
     assert!(f.targets.contains(&"pg-a".to_string()));
     assert!(chain_exists(&stack, "etcd-a", "FL-10").await);
     // Both sides drop the other's packets; zones b and c still talk.
@@ -216,7 +240,7 @@ async fn network_faults_cut_what_they_say_and_heal() {
     .await;
 
     // partition: the gateways cannot reach their fault proxy.
-    let part = spec(Action::Partition {
+    let part = spec(Action::Partition(Partition {
         a: Group {
             services: vec![Service::Gateway],
             ..Default::default()
@@ -225,7 +249,7 @@ async fn network_faults_cut_what_they_say_and_heal() {
             services: vec![Service::Proxy],
             ..Default::default()
         },
-    });
+    }));
     let f = faults::inject(&c, 11, &part).await.unwrap();
     assert!(chain_exists(&stack, "gateway-b", "FL-11").await);
     assert!(chain_exists(&stack, "proxy-gateway", "FL-11").await);
@@ -256,12 +280,12 @@ async fn hop_faults_act_through_the_proxies_and_leave_no_toxic() {
 
     // latency on orders->postgres: a write waits for it (several round
     // trips to the database per write).
-    let lat = spec(Action::Latency {
+    let lat = spec(Action::Latency(Latency {
         hop: "orders->postgres".into(),
         latency: Duration::from_millis(200),
         jitter: Duration::ZERO,
         direction: Direction::Downstream,
-    });
+    }));
     let f = faults::inject(&c, 20, &lat).await.unwrap();
     assert!(matches!(&f.revert, Revert::Toxics(t) if t.len() == 1));
     let (ok, during) = timed_create(&client, &ingress).await;
@@ -274,11 +298,11 @@ async fn hop_faults_act_through_the_proxies_and_leave_no_toxic() {
     assert!(ok && after < Duration::from_millis(200), "{after:?}");
 
     // bandwidth on gateway->orders (all three replicas, both directions).
-    let bw = spec(Action::Bandwidth {
+    let bw = spec(Action::Bandwidth(Bandwidth {
         hop: "gateway->orders".into(),
         rate_kbps: 1,
         direction: Direction::Both,
-    });
+    }));
     let f = faults::inject(&c, 21, &bw).await.unwrap();
     assert!(matches!(&f.revert, Revert::Toxics(t) if t.len() == 6));
     let (_, during) = timed_create(&client, &ingress).await;
@@ -298,18 +322,18 @@ async fn hop_faults_act_through_the_proxies_and_leave_no_toxic() {
         }
     };
     read().await;
-    let hole = spec(Action::Blackhole {
+    let hole = spec(Action::Blackhole(Blackhole {
         hop: "orders->redis".into(),
         direction: Direction::Both,
-    });
+    }));
     let f = faults::inject(&c, 22, &hole).await.unwrap();
     assert_eq!(read().await, (200, "db".to_string()));
     faults::revert(&c, &f).await.unwrap();
 
     // reset on orders->postgres: writes fail while it lasts.
-    let reset = spec(Action::Reset {
+    let reset = spec(Action::Reset(Reset {
         hop: "orders->postgres".into(),
-    });
+    }));
     let f = faults::inject(&c, 23, &reset).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (ok, _) = timed_create(&client, &ingress).await;
@@ -321,9 +345,9 @@ async fn hop_faults_act_through_the_proxies_and_leave_no_toxic() {
     assert_whole(&stack).await;
 
     // An unknown hop is refused with the list of hops.
-    let bad = spec(Action::Reset {
+    let bad = spec(Action::Reset(Reset {
         hop: "orders->mongo".into(),
-    });
+    }));
     let e = faults::inject(&c, 24, &bad).await.unwrap_err().to_string();
     assert!(e.contains("orders->postgres"), "{e}");
 }
@@ -339,9 +363,9 @@ async fn db_failover_kills_or_switches_the_leader_and_the_old_one_rejoins() {
     let f = faults::inject(
         &c,
         30,
-        &spec(Action::DbFailover {
+        &spec(Action::DbFailover(DbFailover {
             mode: FailoverMode::Switchover,
-        }),
+        })),
     )
     .await
     .unwrap();
@@ -354,9 +378,9 @@ async fn db_failover_kills_or_switches_the_leader_and_the_old_one_rejoins() {
     faults::revert(&c, &f).await.unwrap();
     assert_whole(&stack).await;
 
-    let kill = spec(Action::DbFailover {
+    let kill = spec(Action::DbFailover(DbFailover {
         mode: FailoverMode::KillLeader,
-    });
+    }));
     let f = faults::inject(&c, 31, &kill).await.unwrap();
     assert_eq!(f.targets, std::slice::from_ref(&second));
     assert_eq!(state(&stack, &second).await, "exited");
@@ -377,9 +401,11 @@ async fn db_failover_kills_or_switches_the_leader_and_the_old_one_rejoins() {
 
     // A leader-role selector finds whoever leads now.
     let leader_now = ready::leader(&stack).await.unwrap();
-    let pause = spec(Action::Pause(Selector {
-        role: Some(Role::Leader),
-        ..Default::default()
+    let pause = spec(Action::PodPause(PodPause {
+        target: Selector {
+            role: Some(Role::Leader),
+            ..Default::default()
+        },
     }));
     let f = faults::inject(&c, 32, &pause).await.unwrap();
     assert_eq!(f.targets, [leader_now]);

@@ -11,11 +11,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::faults::spec::{
-    Action, Count, Direction, FailoverMode, FaultKind, FaultSpec, Group, Role, Selector,
-};
+use crate::faults::kinds::{Params, RawTarget, TargetRule, SHARED_KEYS};
+use crate::faults::spec::{Action, FaultKind, FaultSpec};
 use crate::source::{FileError, Source};
-use crate::stack::{topology, Service, StackSettings};
+use crate::stack::StackSettings;
 use crate::targets::{limit_value, CheckKind, Limit};
 use crate::workload::Mix;
 
@@ -118,8 +117,9 @@ struct RawLoad {
     mix: Option<Spanned<Mix>>,
 }
 
+/// The keys every fault shares; the kind's own keys are read apart (see
+/// [`FaultKeys`]), so this accepts any other key.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawFault {
     kind: Spanned<String>,
     at: Spanned<String>,
@@ -127,43 +127,15 @@ struct RawFault {
     restart_after: Option<Spanned<String>>,
     restore_after: Option<Spanned<String>>,
     permanent: Option<Spanned<bool>>,
-    broker_store: Option<Spanned<bool>>,
-    cache: Option<Spanned<bool>>,
     target: Option<Spanned<RawTarget>>,
-    latency: Option<Spanned<String>>,
-    jitter: Option<Spanned<String>>,
-    rate: Option<Spanned<u64>>,
-    direction: Option<Spanned<String>>,
-    mode: Option<Spanned<String>>,
-    a: Option<Spanned<RawGroup>>,
-    b: Option<Spanned<RawGroup>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawTarget {
-    service: Option<Spanned<String>>,
-    zone: Option<Spanned<String>>,
-    role: Option<Spanned<String>>,
-    name: Option<Spanned<String>>,
-    count: Option<Spanned<RawCount>>,
-    hop: Option<Spanned<String>>,
-}
-
+/// Every key of every fault, with its place: the same text read a second
+/// time, for the keys a kind declares (and to refuse the ones it does not).
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum RawCount {
-    N(i64),
-    Word(String),
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawGroup {
-    #[serde(default)]
-    zones: Vec<String>,
-    #[serde(default)]
-    services: Vec<String>,
+struct FaultKeys {
+    #[serde(default, rename = "fault")]
+    faults: Vec<BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
 }
 
 const DURATION_HINT: &str = "write durations like \"500ms\", \"30s\", \"2m\"";
@@ -187,31 +159,6 @@ impl Ctx<'_> {
             )
         })
     }
-
-    fn service(&self, v: &Spanned<String>) -> Result<Service, FileError> {
-        Service::from_name(v.get_ref()).ok_or_else(|| {
-            self.err(
-                v.span().start,
-                format!("unknown service {:?}", v.get_ref()),
-                format!(
-                    "services are {}",
-                    Service::ALL.map(Service::name).join(", ")
-                ),
-            )
-        })
-    }
-
-    fn zone(&self, v: &Spanned<String>) -> Result<String, FileError> {
-        if self.stack.zones.contains(v.get_ref()) {
-            Ok(v.get_ref().clone())
-        } else {
-            Err(self.err(
-                v.span().start,
-                format!("unknown zone {:?}", v.get_ref()),
-                format!("the stack's zones are {}", self.stack.zones.join(", ")),
-            ))
-        }
-    }
 }
 
 impl Scenario {
@@ -228,11 +175,21 @@ impl Scenario {
                 "see scenarios/pod-kill.toml for the shape of a scenario",
             )
         })?;
+        let keys: FaultKeys = toml::from_str(&src.text)
+            .map_err(|e| src.toml_error(&e, "see scenarios/pod-kill.toml"))?;
         let cx = Ctx { src, stack };
         let load = parse_load(&cx, &raw.load)?;
         let mut faults = Vec::new();
         for (i, f) in raw.faults.iter().enumerate() {
-            faults.push(parse_fault(&cx, i, f, &load)?);
+            let own: BTreeMap<String, Spanned<toml::Value>> = keys
+                .faults
+                .get(i)
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| !SHARED_KEYS.contains(&k.get_ref().as_str()))
+                .map(|(k, v)| (k.get_ref().clone(), v.clone()))
+                .collect();
+            faults.push(parse_fault(&cx, i, f, &own, &load)?);
         }
         check_conflicts(&cx, &raw.faults, &faults)?;
         let mut expect = Vec::new();
@@ -363,27 +320,11 @@ fn parse_load(cx: &Ctx, raw: &Spanned<RawLoad>) -> Result<LoadSettings, FileErro
     })
 }
 
-/// The parameters each kind accepts (besides kind, at and target).
-fn allowed(kind: FaultKind) -> &'static [&'static str] {
-    match kind {
-        FaultKind::PodKill | FaultKind::AzOutage | FaultKind::BrokerLoss | FaultKind::CacheLoss => {
-            &["duration", "restart_after", "permanent"]
-        }
-        FaultKind::DbFailover => &["duration", "restart_after", "permanent", "mode"],
-        FaultKind::PodPause | FaultKind::AzIsolation => &["duration", "permanent"],
-        FaultKind::Latency => &["duration", "permanent", "latency", "jitter", "direction"],
-        FaultKind::Bandwidth => &["duration", "permanent", "rate", "direction"],
-        FaultKind::Blackhole => &["duration", "permanent", "direction"],
-        FaultKind::Reset => &["duration", "permanent"],
-        FaultKind::Partition => &["duration", "permanent", "a", "b"],
-        FaultKind::RegionLoss => &["restore_after", "permanent", "broker_store", "cache"],
-    }
-}
-
 fn parse_fault(
     cx: &Ctx,
     i: usize,
     raw: &Spanned<RawFault>,
+    own: &BTreeMap<String, Spanned<toml::Value>>,
     load: &LoadSettings,
 ) -> Result<PlannedFault, FileError> {
     let f = raw.get_ref();
@@ -394,34 +335,48 @@ fn parse_fault(
             format!("fault {n}: unknown kind {:?}", f.kind.get_ref()),
             format!(
                 "kinds are {}",
-                FaultKind::ALL.map(FaultKind::name).join(", ")
+                FaultKind::ALL
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )
     })?;
-    // Parameters that do not belong to this kind.
-    let given: [(&str, Option<usize>); 10] = [
-        ("duration", f.duration.as_ref().map(|v| v.span().start)),
-        (
-            "restart_after",
-            f.restart_after.as_ref().map(|v| v.span().start),
-        ),
-        ("permanent", f.permanent.as_ref().map(|v| v.span().start)),
-        ("latency", f.latency.as_ref().map(|v| v.span().start)),
-        ("jitter", f.jitter.as_ref().map(|v| v.span().start)),
-        ("rate", f.rate.as_ref().map(|v| v.span().start)),
-        ("direction", f.direction.as_ref().map(|v| v.span().start)),
-        ("mode", f.mode.as_ref().map(|v| v.span().start)),
-        ("a", f.a.as_ref().map(|v| v.span().start)),
-        ("b", f.b.as_ref().map(|v| v.span().start)),
+    // What this kind takes, for the hint of any key it does not.
+    let takes = || {
+        let mut keys: Vec<String> = kind.end().keys().iter().map(|k| k.to_string()).collect();
+        keys.push("permanent".into());
+        keys.extend(kind.keys().iter().map(ToString::to_string));
+        if kind.target_rule() != TargetRule::None {
+            keys.push("target".into());
+        }
+        format!("{} takes: {}", kind.name(), keys.join(", "))
+    };
+    let not_its = |key: &str, at: usize| {
+        cx.err(
+            at,
+            format!("fault {n}: {key} is not a parameter of {}", kind.name()),
+            takes(),
+        )
+    };
+    if let Some((key, v)) = own
+        .iter()
+        .find(|(k, _)| !kind.keys().iter().any(|known| known.name == k.as_str()))
+    {
+        return Err(not_its(key, v.span().start));
+    }
+    // `restart_after` (kills) and `restore_after` (a region loss) are the
+    // duration under the name that says what its end is.
+    let ends = [
+        ("duration", &f.duration),
+        ("restart_after", &f.restart_after),
+        ("restore_after", &f.restore_after),
     ];
-    for (key, at) in given {
-        if let Some(at) = at {
-            if !allowed(kind).contains(&key) {
-                return Err(cx.err(
-                    at,
-                    format!("fault {n}: {key} is not a parameter of {}", kind.name()),
-                    format!("{} takes: {}", kind.name(), allowed(kind).join(", ")),
-                ));
+    for (key, v) in ends {
+        if let Some(v) = v {
+            if !kind.end().keys().contains(&key) {
+                return Err(not_its(key, v.span().start));
             }
         }
     }
@@ -437,231 +392,38 @@ fn parse_fault(
             "inject faults while the load runs",
         ));
     }
-    // `restart_after` (kills) and `restore_after` (a region loss) are the
-    // duration under the name that says what its end is.
-    let ends: Vec<&Spanned<String>> = [&f.duration, &f.restart_after, &f.restore_after]
-        .into_iter()
-        .flatten()
-        .collect();
-    let duration = match ends.as_slice() {
+    let given: Vec<&Spanned<String>> = ends.iter().filter_map(|(_, v)| v.as_ref()).collect();
+    let duration = match given.as_slice() {
         [] => None,
         [d] => Some(cx.duration(d, "duration")?),
         [_, d, ..] => {
             return Err(cx.err(
                 d.span().start,
                 format!("fault {n} gives its end twice"),
-                "give one of duration, restart_after (kills) or restore_after (a region loss)",
+                format!("give one of {}", kind.end().keys().join(" or ")),
             ))
         }
     };
     let permanent = f.permanent.as_ref().is_some_and(|p| *p.get_ref());
     let target = f.target.as_ref().map(|t| (t.span().start, t.get_ref()));
-    let hop = || -> Result<String, FileError> {
-        let (at, t) = target.ok_or_else(|| {
-            cx.err(
-                raw.span().start,
-                format!(
-                    "fault {n} ({}) needs target = {{ hop = \"…\" }}",
-                    kind.name()
-                ),
-                format!("hops: {}", topology::hop_names(&cx.stack.zones).join(", ")),
-            )
-        })?;
-        let h = t.hop.as_ref().ok_or_else(|| {
-            cx.err(
-                at,
-                format!("fault {n} ({}) needs a hop", kind.name()),
-                format!("hops: {}", topology::hop_names(&cx.stack.zones).join(", ")),
-            )
-        })?;
-        if topology::hop(h.get_ref(), &cx.stack.zones).is_none() {
-            return Err(cx.err(
-                h.span().start,
-                format!("unknown hop {:?}", h.get_ref()),
-                format!("hops: {}", topology::hop_names(&cx.stack.zones).join(", ")),
-            ));
-        }
-        Ok(h.get_ref().clone())
-    };
-    let direction = |default: Direction| -> Result<Direction, FileError> {
-        match &f.direction {
-            None => Ok(default),
-            Some(d) => match d.get_ref().as_str() {
-                "upstream" => Ok(Direction::Upstream),
-                "downstream" => Ok(Direction::Downstream),
-                "both" => Ok(Direction::Both),
-                other => Err(cx.err(
-                    d.span().start,
-                    format!("unknown direction {other:?}"),
-                    "direction is upstream, downstream or both",
-                )),
-            },
-        }
-    };
-    let zone_target = || -> Result<String, FileError> {
-        let (at, t) = target.ok_or_else(|| {
-            cx.err(
-                raw.span().start,
-                format!(
-                    "fault {n} ({}) needs target = {{ zone = \"…\" }}",
-                    kind.name()
-                ),
-                format!("zones: {}", cx.stack.zones.join(", ")),
-            )
-        })?;
-        let z = t.zone.as_ref().ok_or_else(|| {
-            cx.err(
-                at,
-                format!("fault {n} ({}) needs a zone", kind.name()),
-                format!("zones: {}", cx.stack.zones.join(", ")),
-            )
-        })?;
-        cx.zone(z)
-    };
-    let action = match kind {
-        FaultKind::PodKill | FaultKind::PodPause => {
-            let sel = selector(cx, n, target, raw.span().start)?;
-            if kind == FaultKind::PodKill {
-                Action::Kill(sel)
-            } else {
-                Action::Pause(sel)
-            }
-        }
-        FaultKind::AzOutage => Action::ZoneOutage {
-            zone: zone_target()?,
-        },
-        FaultKind::AzIsolation => Action::ZoneIsolation {
-            zone: zone_target()?,
-        },
-        FaultKind::Latency => {
-            let latency = f.latency.as_ref().ok_or_else(|| {
-                cx.err(
-                    raw.span().start,
-                    format!("fault {n} (latency) needs latency"),
-                    "latency = \"200ms\"",
-                )
-            })?;
-            Action::Latency {
-                hop: hop()?,
-                latency: cx.duration(latency, "latency")?,
-                jitter: f
-                    .jitter
-                    .as_ref()
-                    .map(|j| cx.duration(j, "jitter"))
-                    .transpose()?
-                    .unwrap_or_default(),
-                direction: direction(Direction::Downstream)?,
-            }
-        }
-        FaultKind::Bandwidth => {
-            let rate = f.rate.as_ref().ok_or_else(|| {
-                cx.err(
-                    raw.span().start,
-                    format!("fault {n} (bandwidth) needs rate"),
-                    "rate = 64 (KB per second)",
-                )
-            })?;
-            if *rate.get_ref() == 0 {
-                return Err(cx.err(
-                    rate.span().start,
-                    "a bandwidth of 0 is a blackhole",
-                    "use kind = \"blackhole\", or a rate ≥ 1 KB/s",
-                ));
-            }
-            Action::Bandwidth {
-                hop: hop()?,
-                rate_kbps: *rate.get_ref(),
-                direction: direction(Direction::Downstream)?,
-            }
-        }
-        FaultKind::Blackhole => Action::Blackhole {
-            hop: hop()?,
-            direction: direction(Direction::Both)?,
-        },
-        FaultKind::Reset => Action::Reset { hop: hop()? },
-        FaultKind::Partition => {
-            let side = |g: &Option<Spanned<RawGroup>>, key: &str| -> Result<Group, FileError> {
-                let g = g.as_ref().ok_or_else(|| cx.err(raw.span().start, format!("fault {n} (partition) needs {key} = {{ zones = [...] }} or {{ services = [...] }}"), "a = { zones = [\"a\"] }, b = { zones = [\"b\", \"c\"] }"))?;
-                let r = g.get_ref();
-                let at = g.span().start;
-                let mut out = Group::default();
-                for z in &r.zones {
-                    if !cx.stack.zones.contains(z) {
-                        return Err(cx.err(
-                            at,
-                            format!("unknown zone {z:?} in {key}"),
-                            format!("zones: {}", cx.stack.zones.join(", ")),
-                        ));
-                    }
-                    out.zones.push(z.clone());
-                }
-                for s in &r.services {
-                    out.services.push(Service::from_name(s).ok_or_else(|| {
-                        cx.err(
-                            at,
-                            format!("unknown service {s:?} in {key}"),
-                            format!(
-                                "services are {}",
-                                Service::ALL.map(Service::name).join(", ")
-                            ),
-                        )
-                    })?);
-                }
-                if out.zones.is_empty() && out.services.is_empty() {
-                    return Err(cx.err(
-                        at,
-                        format!("partition side {key} is empty"),
-                        "give zones or services",
-                    ));
-                }
-                Ok(out)
-            };
-            Action::Partition {
-                a: side(&f.a, "a")?,
-                b: side(&f.b, "b")?,
-            }
-        }
-        FaultKind::DbFailover => {
-            let mode = match f.mode.as_ref() {
-                None => FailoverMode::KillLeader,
-                Some(m) => match m.get_ref().as_str() {
-                    "kill-leader" => FailoverMode::KillLeader,
-                    "switchover" => FailoverMode::Switchover,
-                    other => {
-                        return Err(cx.err(
-                            m.span().start,
-                            format!("unknown db-failover mode {other:?}"),
-                            "mode is \"kill-leader\" or \"switchover\"",
-                        ))
-                    }
-                },
-            };
-            Action::DbFailover { mode }
-        }
-        FaultKind::BrokerLoss => Action::BrokerLoss,
-        FaultKind::CacheLoss => Action::CacheLoss,
-        FaultKind::RegionLoss => Action::RegionLoss {
-            broker_store: f.broker_store.as_ref().is_some_and(|b| *b.get_ref()),
-            cache: f.cache.as_ref().is_some_and(|b| *b.get_ref()),
-        },
-    };
-    if target.is_some()
-        && matches!(
-            kind,
-            FaultKind::DbFailover
-                | FaultKind::BrokerLoss
-                | FaultKind::CacheLoss
-                | FaultKind::Partition
-        )
-    {
+    if let (Some((at, _)), TargetRule::None) = (target, kind.target_rule()) {
         return Err(cx.err(
-            target.map_or(0, |t| t.0),
+            at,
             format!("fault {n} ({}) takes no target", kind.name()),
             "it knows what it acts on; remove target",
         ));
     }
+    let params = Params {
+        src: cx.src,
+        stack: cx.stack,
+        n,
+        kind: kind.name(),
+        at: raw.span().start,
+        keys: own,
+        target,
+    };
     let spec = FaultSpec {
-        action,
+        action: Action::parse(kind, &params)?,
         duration,
         permanent,
     };
@@ -669,24 +431,13 @@ fn parse_fault(
         return Err(cx.err(
             raw.span().start,
             format!("fault {n} ({}) has no end", kind.name()),
-            if matches!(
-                kind,
-                FaultKind::PodKill
-                    | FaultKind::AzOutage
-                    | FaultKind::BrokerLoss
-                    | FaultKind::CacheLoss
-                    | FaultKind::DbFailover
-            ) {
-                "add restart_after = \"10s\", or permanent = true if it must never be undone"
-            } else {
-                "add duration = \"20s\", or permanent = true if it must never be undone"
-            },
+            kind.end().hint(),
         ));
     }
     if spec.action.is_instant() && duration.is_some() {
         return Err(cx.err(
             raw.span().start,
-            format!("fault {n}: a switchover is instant and takes no duration"),
+            format!("fault {n}: {} is instant and takes no end", spec.label()),
             "remove duration / restart_after",
         ));
     }
@@ -700,93 +451,6 @@ fn parse_fault(
         }
     }
     Ok(PlannedFault { at, spec })
-}
-
-fn selector(
-    cx: &Ctx,
-    n: usize,
-    target: Option<(usize, &RawTarget)>,
-    fault_at: usize,
-) -> Result<Selector, FileError> {
-    let (at, t) = target.ok_or_else(|| {
-        cx.err(
-            fault_at,
-            format!("fault {n} needs a target"),
-            "target = { service = \"orders\", zone = \"a\" }",
-        )
-    })?;
-    if let Some(h) = &t.hop {
-        return Err(cx.err(
-            h.span().start,
-            format!("fault {n}: a hop is not a container"),
-            "target containers with service, zone, role, name and count",
-        ));
-    }
-    let role = t
-        .role
-        .as_ref()
-        .map(|r| match r.get_ref().as_str() {
-            "leader" => Ok(Role::Leader),
-            "replica" => Ok(Role::Replica),
-            label if Service::ALL.iter().any(|s| s.role() == label) => {
-                Ok(Role::Label(label.to_string()))
-            }
-            other => Err(cx.err(
-                r.span().start,
-                format!("unknown role {other:?}"),
-                "roles are leader, replica, app, db, dcs, router, cache, broker, proxy, ingress",
-            )),
-        })
-        .transpose()?;
-    let count = t
-        .count
-        .as_ref()
-        .map(|c| match c.get_ref() {
-            RawCount::N(n) if *n >= 1 => Ok(Count::N(*n as u32)),
-            RawCount::Word(w) if w == "all" => Ok(Count::All),
-            _ => Err(cx.err(
-                c.span().start,
-                "count is a number ≥ 1 or \"all\"",
-                "count = 1",
-            )),
-        })
-        .transpose()?;
-    let sel = Selector {
-        service: t.service.as_ref().map(|s| cx.service(s)).transpose()?,
-        zone: t.zone.as_ref().map(|z| cx.zone(z)).transpose()?,
-        role,
-        name: t.name.as_ref().map(|n| n.get_ref().clone()),
-        count,
-    };
-    if sel.service.is_none() && sel.zone.is_none() && sel.role.is_none() && sel.name.is_none() {
-        return Err(cx.err(
-            at,
-            format!("fault {n}: an empty target would pick any container"),
-            "narrow it: service, zone, role or name",
-        ));
-    }
-    let nodes = topology::nodes(cx.stack);
-    let matches = nodes
-        .iter()
-        .filter(|node| sel.matches_static(&node.name, node.service, &node.zone))
-        .count();
-    if matches == 0 {
-        return Err(cx.err(
-            at,
-            format!("fault {n}: the target matches no container of the stack"),
-            "check service, zone, role and name together (e.g. redis runs only in one zone)",
-        ));
-    }
-    if let Some(Count::N(c)) = sel.count {
-        if c as usize > matches {
-            return Err(cx.err(
-                at,
-                format!("fault {n}: count {c} but only {matches} containers match"),
-                format!("count = {matches} or \"all\""),
-            ));
-        }
-    }
-    Ok(sel)
 }
 
 /// Two faults of the same kind on the same target may not overlap in time.
@@ -883,6 +547,60 @@ mod tests {
         assert!(e.message.contains("invalid limit"));
         let e = parse("name = \"t\"\n[load]\nrate = -3\nduration = \"60s\"\n").unwrap_err();
         assert_eq!(e.line, 3);
+    }
+
+    #[test]
+    fn each_kind_reads_its_own_keys_with_their_types() {
+        let hop = "target = { hop = \"orders->postgres\" }\n";
+        let e = err(&format!(
+            "[[fault]]\nkind = \"bandwidth\"\nat = \"1s\"\nduration = \"1s\"\n{hop}rate = \"fast\"\n"
+        ));
+        assert!(e.message.contains("rate must be a whole number"), "{e}");
+        assert_eq!(e.line, 10);
+        let e = err(&format!(
+            "[[fault]]\nkind = \"latency\"\nat = \"1s\"\nduration = \"1s\"\n{hop}latency = \"1s\"\ndirection = \"sideways\"\n"
+        ));
+        assert!(e.message.contains("unknown direction"), "{e}");
+        assert!(e.hint.contains("upstream, downstream, both"), "{e}");
+        let e = err(
+            "[[fault]]\nkind = \"region-loss\"\nat = \"1s\"\nrestore_after = \"1s\"\ncache = 1\n",
+        );
+        assert!(e.message.contains("cache must be true or false"), "{e}");
+        // A key of another kind is refused with what this kind takes.
+        let e = err(&format!(
+            "[[fault]]\nkind = \"reset\"\nat = \"1s\"\nduration = \"1s\"\n{hop}jitter = \"1s\"\n"
+        ));
+        assert!(
+            e.message.contains("jitter is not a parameter of reset"),
+            "{e}"
+        );
+        assert_eq!(e.hint, "reset takes: duration, permanent, target");
+        // The end key says what the end is; another kind's is refused.
+        let e = err("[[fault]]\nkind = \"pod-pause\"\nat = \"1s\"\nrestart_after = \"1s\"\ntarget = { service = \"orders\" }\n");
+        assert!(
+            e.message.contains("restart_after is not a parameter"),
+            "{e}"
+        );
+        let e = err("[[fault]]\nkind = \"db-failover\"\nat = \"1s\"\nmode = \"switchover\"\nduration = \"1s\"\n");
+        assert!(e.message.contains("instant"), "{e}");
+        let e = err("[[fault]]\nkind = \"region-loss\"\nat = \"1s\"\n");
+        assert_eq!(
+            e.hint,
+            "add restore_after = \"20s\", or permanent = true if it must never be undone"
+        );
+    }
+
+    #[test]
+    fn a_kind_s_keys_become_its_typed_value() {
+        let s = parse(&format!(
+            "{HEAD}[[fault]]\nkind = \"partition\"\nat = \"1s\"\nduration = \"5s\"\na = {{ zones = [\"a\"] }}\nb = {{ services = [\"redis\"] }}\n"
+        ))
+        .unwrap();
+        assert_eq!(s.faults[0].spec.label(), "partition zone a | redis");
+        assert_eq!(
+            serde_json::to_value(&s.faults[0].spec.action).unwrap(),
+            serde_json::json!({"partition": {"a": {"zones": ["a"], "services": []}, "b": {"zones": [], "services": ["redis"]}}})
+        );
     }
 
     #[test]

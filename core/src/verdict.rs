@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::faults::spec::FaultKind;
 use crate::measure::summary::{worst_error_rate, worst_quantile_ms, RtoMeasure};
 use crate::measure::{Measurements, Timeline};
 use crate::scenario::Expectation;
@@ -392,7 +391,7 @@ fn fault_checks(m: &Measurements) -> Vec<Check> {
             default: true,
             note: s.error.clone().unwrap_or_default(),
         };
-        if s.kind == FaultKind::RegionLoss {
+        if s.kind.restores_from_backup() {
             check.name = format!("restore: fault {n} ({})", s.label);
             check.limit = "restored, every write older than the restored point present".into();
             check.source = "the documented recovery: restore the newest base backup, replay the archived WAL, rejoin a replica".into();
@@ -460,6 +459,7 @@ fn fault_checks(m: &Measurements) -> Vec<Check> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::faults::spec::FaultKind;
     use crate::measure::{
         EventSummary, FaultResult, FaultSpan, LatencySummary, TimelineConfig, WriteCheck,
     };

@@ -19,7 +19,7 @@ use crate::faults::{self, FaultContext, Injected, Journal, JournalEntry};
 use crate::images;
 use crate::measure::{
     explain_lost_writes, judge_events, summarise, EventSummary, LeaderTerm, RestorePoint, RtoBasis,
-    RunData,
+    RtoMeasure, RunData,
 };
 use crate::plan::Plan;
 use crate::platform::Platform;
@@ -555,7 +555,7 @@ pub async fn run_on(
     let spans: Vec<_> = entries.iter().map(JournalEntry::span).collect();
     let is_restore = |e: &JournalEntry| {
         plan.step(e.id)
-            .is_some_and(|p| p.kind == faults::FaultKind::RegionLoss)
+            .is_some_and(|p| p.kind.restores_from_backup())
     };
     // A failed restore leaves no database: nothing to wait for or to read.
     let failed_restore = entries
@@ -638,17 +638,22 @@ pub async fn run_on(
         .iter()
         .find(|t| t.check == CheckKind::Availability)
         .map(|t| t.limit);
-    // A restore's RTO ends when the first write scheduled after the
-    // recovery began is acknowledged.
+    // Each kind says how its RTO is measured. A first-write RTO (a
+    // restore's) ends when the first write scheduled after the recovery
+    // began is acknowledged.
     let rto_bases: Vec<RtoBasis> = entries
         .iter()
         .map(|e| {
-            if is_restore(e) {
-                // The restore began when the harness asked for it.
-                let began = e.revert_requested_at_us.unwrap_or(e.injected_at_us);
-                RtoBasis::FirstWrite(crate::measure::first_write_after(&out.ledger, began))
-            } else {
-                RtoBasis::Sustained
+            let measure = plan
+                .step(e.id)
+                .map_or(RtoMeasure::Sustained, |p| p.kind.rto_measure());
+            match measure {
+                RtoMeasure::Sustained => RtoBasis::Sustained,
+                RtoMeasure::FirstWrite => {
+                    // The recovery began when the harness asked for it.
+                    let began = e.revert_requested_at_us.unwrap_or(e.injected_at_us);
+                    RtoBasis::FirstWrite(crate::measure::first_write_after(&out.ledger, began))
+                }
             }
         })
         .collect();

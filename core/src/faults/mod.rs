@@ -1,8 +1,9 @@
-//! Faults as values: what a scenario asks for ([`spec`]) and what the
-//! journal records of each ([`journal`]). Injecting and reverting them is
-//! the `faultline` crate's business.
+//! Faults as values: what a scenario asks for ([`spec`], one file per kind
+//! under [`kinds`]) and what the journal records of each ([`journal`]).
+//! Injecting and reverting them is the `faultline` crate's business.
 
 pub mod journal;
+pub mod kinds;
 pub mod spec;
 
 pub use journal::JournalEntry;

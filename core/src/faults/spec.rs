@@ -6,40 +6,121 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::kinds::{self, End, Key, Kind, Params, TargetRule};
+use crate::measure::RtoMeasure;
+use crate::source::FileError;
 use crate::stack::Service;
 
-/// The scenario vocabulary of fault kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// SIGKILL containers; the harness starts them again after a delay.
-    PodKill,
-    /// Freeze containers (docker pause) for a duration.
-    PodPause,
-    /// Kill every container of a zone at once.
-    AzOutage,
-    /// Cut a zone off from every other zone, containers still running.
-    AzIsolation,
-    /// Add latency (with jitter) on a hop.
-    Latency,
-    /// Limit a hop's bandwidth.
-    Bandwidth,
-    /// Hold every byte on a hop (a black hole).
-    Blackhole,
-    /// Reset every connection on a hop.
-    Reset,
-    /// Two groups (zones or services) cannot reach each other.
-    Partition,
-    /// Fail the PostgreSQL leader over (kill it, or a planned switchover).
-    DbFailover,
-    /// Kill the broker.
-    BrokerLoss,
-    /// Kill Redis.
-    CacheLoss,
-    /// Destroy every database node and its disk at once; recover from the
-    /// backup region.
-    RegionLoss,
+macro_rules! define_kinds {
+    ($($variant:ident: $module:ident,)*) => {
+        /// The scenario vocabulary of fault kinds, one per registry line
+        /// (see [`with_fault_kinds!`](crate::with_fault_kinds)).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum FaultKind {
+            $(
+                #[doc = concat!("See [`", stringify!($module), "`](kinds::", stringify!($module), ").")]
+                $variant,
+            )*
+        }
+
+        impl FaultKind {
+            /// Every kind, in registry order.
+            pub const ALL: &'static [FaultKind] = &[$(FaultKind::$variant,)*];
+
+            /// Its scenario name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(FaultKind::$variant => <kinds::$module::$variant as Kind>::NAME,)*
+                }
+            }
+
+            /// One line on what it does.
+            pub fn about(self) -> &'static str {
+                match self {
+                    $(FaultKind::$variant => <kinds::$module::$variant as Kind>::ABOUT,)*
+                }
+            }
+
+            /// How a scenario gives its end.
+            pub fn end(self) -> End {
+                match self {
+                    $(FaultKind::$variant => <kinds::$module::$variant as Kind>::END,)*
+                }
+            }
+
+            /// What its target names.
+            pub fn target_rule(self) -> TargetRule {
+                match self {
+                    $(FaultKind::$variant => <kinds::$module::$variant as Kind>::TARGET,)*
+                }
+            }
+
+            /// Its own keys.
+            pub fn keys(self) -> &'static [Key] {
+                match self {
+                    $(FaultKind::$variant => <kinds::$module::$variant as Kind>::KEYS,)*
+                }
+            }
+
+            /// How its RTO is measured.
+            pub fn rto_measure(self) -> RtoMeasure {
+                match self {
+                    $(FaultKind::$variant => <kinds::$module::$variant as Kind>::RTO,)*
+                }
+            }
+
+            /// Whether its end is a restore from the backup region.
+            pub fn restores_from_backup(self) -> bool {
+                match self {
+                    $(FaultKind::$variant => <kinds::$module::$variant as Kind>::RESTORES_FROM_BACKUP,)*
+                }
+            }
+        }
+
+        /// What a fault does: a kind and its typed parameters.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum Action {
+            $(
+                #[doc = concat!("See [`", stringify!($module), "`](kinds::", stringify!($module), ").")]
+                $variant(kinds::$module::$variant),
+            )*
+        }
+
+        impl Action {
+            /// The kind this action belongs to.
+            pub fn kind(&self) -> FaultKind {
+                match self {
+                    $(Action::$variant(_) => FaultKind::$variant,)*
+                }
+            }
+
+            /// Its label for reports.
+            pub fn label(&self) -> String {
+                match self {
+                    $(Action::$variant(k) => k.label(),)*
+                }
+            }
+
+            /// Whether it is over the moment it is done (a switchover), so
+            /// it needs no end.
+            pub fn is_instant(&self) -> bool {
+                match self {
+                    $(Action::$variant(k) => k.is_instant(),)*
+                }
+            }
+
+            /// Builds a `kind` from a scenario's keys.
+            pub(crate) fn parse(kind: FaultKind, p: &Params) -> Result<Action, FileError> {
+                match kind {
+                    $(FaultKind::$variant => kinds::$module::$variant::parse(p).map(Action::$variant),)*
+                }
+            }
+        }
+    };
 }
+crate::with_fault_kinds!(define_kinds);
 
 impl std::fmt::Display for FaultKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,45 +129,9 @@ impl std::fmt::Display for FaultKind {
 }
 
 impl FaultKind {
-    /// Every kind.
-    pub const ALL: [FaultKind; 13] = [
-        FaultKind::PodKill,
-        FaultKind::PodPause,
-        FaultKind::AzOutage,
-        FaultKind::AzIsolation,
-        FaultKind::Latency,
-        FaultKind::Bandwidth,
-        FaultKind::Blackhole,
-        FaultKind::Reset,
-        FaultKind::Partition,
-        FaultKind::DbFailover,
-        FaultKind::BrokerLoss,
-        FaultKind::CacheLoss,
-        FaultKind::RegionLoss,
-    ];
-
-    /// Its scenario name.
-    pub fn name(self) -> &'static str {
-        match self {
-            FaultKind::PodKill => "pod-kill",
-            FaultKind::PodPause => "pod-pause",
-            FaultKind::AzOutage => "az-outage",
-            FaultKind::AzIsolation => "az-isolation",
-            FaultKind::Latency => "latency",
-            FaultKind::Bandwidth => "bandwidth",
-            FaultKind::Blackhole => "blackhole",
-            FaultKind::Reset => "reset",
-            FaultKind::Partition => "partition",
-            FaultKind::DbFailover => "db-failover",
-            FaultKind::BrokerLoss => "broker-loss",
-            FaultKind::CacheLoss => "cache-loss",
-            FaultKind::RegionLoss => "region-loss",
-        }
-    }
-
     /// The kind with this scenario name.
     pub fn from_name(name: &str) -> Option<FaultKind> {
-        FaultKind::ALL.into_iter().find(|k| k.name() == name)
+        FaultKind::ALL.iter().copied().find(|k| k.name() == name)
     }
 }
 
@@ -169,122 +214,8 @@ pub enum Direction {
     Both,
 }
 
-/// How the database fails over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailoverMode {
-    /// Unplanned: SIGKILL the leader (started again when the fault ends).
-    KillLeader,
-    /// Planned: Patroni's switchover to a replica.
-    Switchover,
-}
-
-/// What a fault does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Action {
-    /// `pod-kill`.
-    Kill(Selector),
-    /// `pod-pause`.
-    Pause(Selector),
-    /// `az-outage`.
-    ZoneOutage {
-        /// The zone.
-        zone: String,
-    },
-    /// `az-isolation`.
-    ZoneIsolation {
-        /// The zone.
-        zone: String,
-    },
-    /// `latency`.
-    Latency {
-        /// The hop (`orders->postgres`).
-        hop: String,
-        /// Added delay.
-        latency: Duration,
-        /// Spread around it.
-        jitter: Duration,
-        /// Which direction.
-        direction: Direction,
-    },
-    /// `bandwidth`.
-    Bandwidth {
-        /// The hop.
-        hop: String,
-        /// KB per second.
-        rate_kbps: u64,
-        /// Which direction.
-        direction: Direction,
-    },
-    /// `blackhole`.
-    Blackhole {
-        /// The hop.
-        hop: String,
-        /// Which direction.
-        direction: Direction,
-    },
-    /// `reset`.
-    Reset {
-        /// The hop.
-        hop: String,
-    },
-    /// `partition`.
-    Partition {
-        /// One side.
-        a: Group,
-        /// The other.
-        b: Group,
-    },
-    /// `db-failover`.
-    DbFailover {
-        /// Kill or switch over.
-        mode: FailoverMode,
-    },
-    /// `broker-loss`.
-    BrokerLoss,
-    /// `cache-loss`.
-    CacheLoss,
-    /// `region-loss`: every database node and its volume destroyed; the
-    /// fault's end is the restore from backup.
-    RegionLoss {
-        /// Also destroy the broker and its store.
-        broker_store: bool,
-        /// Also kill Redis.
-        cache: bool,
-    },
-}
-
-impl Action {
-    /// The kind this action belongs to.
-    pub fn kind(&self) -> FaultKind {
-        match self {
-            Action::Kill(_) => FaultKind::PodKill,
-            Action::Pause(_) => FaultKind::PodPause,
-            Action::ZoneOutage { .. } => FaultKind::AzOutage,
-            Action::ZoneIsolation { .. } => FaultKind::AzIsolation,
-            Action::Latency { .. } => FaultKind::Latency,
-            Action::Bandwidth { .. } => FaultKind::Bandwidth,
-            Action::Blackhole { .. } => FaultKind::Blackhole,
-            Action::Reset { .. } => FaultKind::Reset,
-            Action::Partition { .. } => FaultKind::Partition,
-            Action::DbFailover { .. } => FaultKind::DbFailover,
-            Action::BrokerLoss => FaultKind::BrokerLoss,
-            Action::CacheLoss => FaultKind::CacheLoss,
-            Action::RegionLoss { .. } => FaultKind::RegionLoss,
-        }
-    }
-
-    /// Whether the action is over the moment it is done (a switchover),
-    /// so it needs no end.
-    pub fn is_instant(&self) -> bool {
-        matches!(
-            self,
-            Action::DbFailover {
-                mode: FailoverMode::Switchover
-            }
-        )
-    }
-}
+/// The words of [`Direction`] in scenarios.
+pub const DIRECTIONS: &[&str] = &["upstream", "downstream", "both"];
 
 /// One fault of a scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -305,65 +236,9 @@ impl FaultSpec {
         self.action.kind()
     }
 
-    /// A short label for reports (`pod-kill orders a`).
+    /// A short label for reports (`pod-kill orders zone a`).
     pub fn label(&self) -> String {
-        let k = self.kind().name();
-        match &self.action {
-            Action::Kill(s) | Action::Pause(s) => {
-                let mut parts = vec![k.to_string()];
-                if let Some(n) = &s.name {
-                    parts.push(n.clone());
-                }
-                if let Some(sv) = s.service {
-                    parts.push(sv.name().to_string());
-                }
-                if let Some(r) = &s.role {
-                    parts.push(match r {
-                        Role::Leader => "leader".into(),
-                        Role::Replica => "replica".into(),
-                        Role::Label(l) => l.clone(),
-                    });
-                }
-                if let Some(z) = &s.zone {
-                    parts.push(format!("zone {z}"));
-                }
-                parts.join(" ")
-            }
-            Action::ZoneOutage { zone } | Action::ZoneIsolation { zone } => {
-                format!("{k} zone {zone}")
-            }
-            Action::Latency { hop, latency, .. } => {
-                format!("{k} {} on {hop}", humantime::format_duration(*latency))
-            }
-            Action::Bandwidth { hop, rate_kbps, .. } => format!("{k} {rate_kbps} KB/s on {hop}"),
-            Action::Blackhole { hop, .. } | Action::Reset { hop } => format!("{k} {hop}"),
-            Action::Partition { a, b } => {
-                let side = |g: &Group| {
-                    let mut v: Vec<String> = g.zones.iter().map(|z| format!("zone {z}")).collect();
-                    v.extend(g.services.iter().map(|s| s.name().to_string()));
-                    v.join("+")
-                };
-                format!("{k} {} | {}", side(a), side(b))
-            }
-            Action::DbFailover { mode } => match mode {
-                FailoverMode::KillLeader => format!("{k} kill-leader"),
-                FailoverMode::Switchover => format!("{k} switchover"),
-            },
-            Action::BrokerLoss | Action::CacheLoss => k.to_string(),
-            Action::RegionLoss {
-                broker_store,
-                cache,
-            } => {
-                let mut what = vec!["databases"];
-                if *broker_store {
-                    what.push("broker store");
-                }
-                if *cache {
-                    what.push("cache");
-                }
-                format!("{k} ({})", what.join(", "))
-            }
-        }
+        self.action.label()
     }
 
     /// Whether the fault has an end, as the safety rule requires.
@@ -374,19 +249,25 @@ impl FaultSpec {
 
 #[cfg(test)]
 mod tests {
+    use super::kinds::cache_loss::CacheLoss;
+    use super::kinds::db_failover::{DbFailover, FailoverMode};
     use super::*;
 
     #[test]
-    fn kind_names_round_trip() {
-        for k in FaultKind::ALL {
+    fn kind_names_round_trip_and_match_their_serde_names() {
+        for &k in FaultKind::ALL {
             assert_eq!(FaultKind::from_name(k.name()), Some(k));
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                serde_json::Value::String(k.name().into())
+            );
         }
     }
 
     #[test]
     fn a_fault_without_an_end_is_unbounded_unless_permanent_or_instant() {
         let mut f = FaultSpec {
-            action: Action::CacheLoss,
+            action: Action::CacheLoss(CacheLoss),
             duration: None,
             permanent: false,
         };
@@ -394,9 +275,9 @@ mod tests {
         f.permanent = true;
         assert!(f.is_bounded());
         let s = FaultSpec {
-            action: Action::DbFailover {
+            action: Action::DbFailover(DbFailover {
                 mode: FailoverMode::Switchover,
-            },
+            }),
             duration: None,
             permanent: false,
         };

@@ -22,7 +22,7 @@ pub use rpo::{
     check_writes, explain_lost_writes, first_write_after, LeaderTerm, LedgerEntry, LossCause,
     LostAck, LostWrite, RestorePoint, WriteCheck, WriteOutcome,
 };
-pub use summary::{summarise, FaultResult, Measurements, RtoBasis, RunData};
+pub use summary::{summarise, FaultResult, Measurements, RtoBasis, RtoMeasure, RunData};
 pub use timeline::{ProbeSample, Timeline, TimelineConfig, Window};
 
 /// Microseconds in a second.

@@ -2,15 +2,22 @@
 //! Patroni, etcd and the services of that zone all go; they are started
 //! again when the fault ends.
 
-use super::{kill_all, FaultContext, FaultError, Revert};
+use super::kinds::az_outage::AzOutage;
+use super::{kill_all, FaultContext, FaultError, Revert, Reverted};
 
-/// Kills every container of `zone`.
+/// Kills every container of the zone.
 pub async fn inject(
     ctx: &FaultContext,
-    zone: &str,
+    _id: usize,
+    fault: &AzOutage,
     label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
-    let nodes: Vec<_> = ctx.stack.nodes.iter().filter(|n| n.zone == zone).collect();
+    let nodes: Vec<_> = ctx
+        .stack
+        .nodes
+        .iter()
+        .filter(|n| n.zone == fault.zone)
+        .collect();
     if nodes.is_empty() {
         return Err(FaultError::NoTarget {
             fault: label.to_string(),
@@ -22,6 +29,6 @@ pub async fn inject(
 }
 
 /// Starts them again.
-pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<(), FaultError> {
-    super::undo(&ctx.stack, revert).await
+pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<Reverted, FaultError> {
+    super::undo(&ctx.stack, revert).await.map(|()| Reverted::default())
 }

@@ -2,29 +2,28 @@
 
 use serde_json::json;
 
-use super::spec::Direction;
-use super::{toxics, FaultContext, FaultError, Revert};
+use super::kinds::bandwidth::Bandwidth;
+use super::{toxics, FaultContext, FaultError, Revert, Reverted};
 
-/// Limits the hop to `rate_kbps` KB/s.
+/// Limits the hop to its rate.
 pub async fn inject(
     ctx: &FaultContext,
     id: usize,
-    hop: &str,
-    rate_kbps: u64,
-    direction: Direction,
+    fault: &Bandwidth,
+    _label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
     toxics::on_hop(
         ctx,
         id,
-        hop,
+        &fault.hop,
         "bandwidth",
-        json!({"rate": rate_kbps}),
-        direction,
+        json!({"rate": fault.rate_kbps}),
+        fault.direction,
     )
     .await
 }
 
 /// Lifts the limit.
-pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<(), FaultError> {
-    super::undo(&ctx.stack, revert).await
+pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<Reverted, FaultError> {
+    super::undo(&ctx.stack, revert).await.map(|()| Reverted::default())
 }

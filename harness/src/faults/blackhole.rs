@@ -3,20 +3,21 @@
 
 use serde_json::json;
 
-use super::spec::Direction;
-use super::{toxics, FaultContext, FaultError, Revert};
+use super::kinds::blackhole::Blackhole;
+use super::{toxics, FaultContext, FaultError, Revert, Reverted};
 
 /// Starts swallowing.
 pub async fn inject(
     ctx: &FaultContext,
     id: usize,
-    hop: &str,
-    direction: Direction,
+    fault: &Blackhole,
+    _label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
-    toxics::on_hop(ctx, id, hop, "timeout", json!({"timeout": 0}), direction).await
+    let timeout = json!({"timeout": 0});
+    toxics::on_hop(ctx, id, &fault.hop, "timeout", timeout, fault.direction).await
 }
 
 /// Lets the held bytes through.
-pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<(), FaultError> {
-    super::undo(&ctx.stack, revert).await
+pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<Reverted, FaultError> {
+    super::undo(&ctx.stack, revert).await.map(|()| Reverted::default())
 }

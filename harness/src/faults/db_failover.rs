@@ -8,16 +8,19 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::spec::FailoverMode;
-use super::{kill_all, FaultContext, FaultError, Revert};
+use super::kinds::db_failover::{DbFailover, FailoverMode};
+use super::{kill_all, FaultContext, FaultError, Revert, Reverted};
 use crate::stack::topology::PATRONI_PORT;
 use crate::stack::{ready, Service};
 
 /// Fails the leader over.
 pub async fn inject(
     ctx: &FaultContext,
-    mode: FailoverMode,
+    _id: usize,
+    fault: &DbFailover,
+    _label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
+    let mode = fault.mode;
     let cluster = ready::patroni_cluster(&ctx.stack).await;
     let leader = cluster
         .iter()
@@ -73,6 +76,6 @@ pub async fn inject(
 }
 
 /// Starts a killed leader again (a switchover has nothing to undo).
-pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<(), FaultError> {
-    super::undo(&ctx.stack, revert).await
+pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<Reverted, FaultError> {
+    super::undo(&ctx.stack, revert).await.map(|()| Reverted::default())
 }

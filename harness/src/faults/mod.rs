@@ -1,5 +1,9 @@
 //! Faults: one file per kind, each with `inject` and `revert`, acting
-//! through the stack's [`Platform`](crate::platform::Platform) only.
+//! through the stack's [`Platform`](crate::platform::Platform) only. The
+//! files are those of the core's registry
+//! ([`with_fault_kinds!`](faultline_core::with_fault_kinds)): each
+//! `<kind>.rs` here carries out what `faultline_core::faults::kinds::<kind>`
+//! declares, and the dispatch below is generated from the same list.
 //!
 //! Injecting returns a [`Revert`]: everything needed to undo the fault
 //! (nodes to start again, to thaw, network cuts to heal, toxics to
@@ -8,24 +12,11 @@
 //! Every injection and revert is written to the [`journal`] with both
 //! clocks (the run's monotonic offset and the wall clock).
 
-pub mod az_isolation;
-pub mod az_outage;
-pub mod bandwidth;
-pub mod blackhole;
-pub mod broker_loss;
-pub mod cache_loss;
-pub mod db_failover;
 pub mod journal;
-pub mod latency;
-pub mod partition;
-pub mod pod_kill;
-pub mod pod_pause;
-pub mod region_loss;
-pub mod reset;
 pub mod select;
 pub mod toxics;
 
-pub use faultline_core::faults::spec;
+pub use faultline_core::faults::{kinds, spec};
 
 use std::sync::Mutex;
 
@@ -123,48 +114,39 @@ pub struct Injected {
     pub revert: Revert,
 }
 
-/// Injects one fault. Nothing is left half-done: a failure part-way
-/// undoes what was done.
-pub async fn inject(
-    ctx: &FaultContext,
-    id: usize,
-    spec: &FaultSpec,
-) -> Result<Injected, FaultError> {
-    let label = spec.label();
-    let (targets, revert) = match &spec.action {
-        Action::Kill(sel) => pod_kill::inject(ctx, sel, &label).await?,
-        Action::Pause(sel) => pod_pause::inject(ctx, sel, &label).await?,
-        Action::ZoneOutage { zone } => az_outage::inject(ctx, zone, &label).await?,
-        Action::ZoneIsolation { zone } => az_isolation::inject(ctx, id, zone, &label).await?,
-        Action::Latency {
-            hop,
-            latency,
-            jitter,
-            direction,
-        } => latency::inject(ctx, id, hop, *latency, *jitter, *direction).await?,
-        Action::Bandwidth {
-            hop,
-            rate_kbps,
-            direction,
-        } => bandwidth::inject(ctx, id, hop, *rate_kbps, *direction).await?,
-        Action::Blackhole { hop, direction } => blackhole::inject(ctx, id, hop, *direction).await?,
-        Action::Reset { hop } => reset::inject(ctx, id, hop).await?,
-        Action::Partition { a, b } => partition::inject(ctx, id, a, b, &label).await?,
-        Action::DbFailover { mode } => db_failover::inject(ctx, *mode).await?,
-        Action::BrokerLoss => broker_loss::inject(ctx, &label).await?,
-        Action::CacheLoss => cache_loss::inject(ctx, &label).await?,
-        Action::RegionLoss {
-            broker_store,
-            cache,
-        } => region_loss::inject(ctx, *broker_store, *cache).await?,
+macro_rules! carry_out_kinds {
+    ($($variant:ident: $module:ident,)*) => {
+        $(pub mod $module;)*
+
+        /// Injects one fault. Nothing is left half-done: a failure part-way
+        /// undoes what was done.
+        pub async fn inject(
+            ctx: &FaultContext,
+            id: usize,
+            spec: &FaultSpec,
+        ) -> Result<Injected, FaultError> {
+            let label = spec.label();
+            let (targets, revert) = match &spec.action {
+                $(Action::$variant(fault) => $module::inject(ctx, id, fault, &label).await?,)*
+            };
+            Ok(Injected {
+                id,
+                spec: spec.clone(),
+                targets,
+                revert,
+            })
+        }
+
+        /// Undoes a fault. Safe to call twice, and after the containers it
+        /// touched are gone.
+        pub async fn revert(ctx: &FaultContext, fault: &Injected) -> Result<Reverted, FaultError> {
+            match &fault.spec.action {
+                $(Action::$variant(_) => $module::revert(ctx, &fault.revert).await,)*
+            }
+        }
     };
-    Ok(Injected {
-        id,
-        spec: spec.clone(),
-        targets,
-        revert,
-    })
 }
+faultline_core::with_fault_kinds!(carry_out_kinds);
 
 /// What a revert reports beyond success.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -174,15 +156,6 @@ pub struct Reverted {
     /// For a restore: the newest commit the restored database holds, ms
     /// since the epoch.
     pub recovered_to_unix_ms: Option<u64>,
-}
-
-/// Undoes a fault. Safe to call twice, and after the containers it touched
-/// are gone.
-pub async fn revert(ctx: &FaultContext, fault: &Injected) -> Result<Reverted, FaultError> {
-    match &fault.revert {
-        Revert::Restore(plan) => region_loss::restore(ctx, plan).await,
-        other => undo(&ctx.stack, other).await.map(|()| Reverted::default()),
-    }
 }
 
 /// Carries out a [`Revert`].

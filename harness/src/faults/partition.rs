@@ -3,8 +3,9 @@
 //! network cut inside each node of both groups
 //! ([`Platform::cut`](crate::platform::Platform::cut)).
 
+use super::kinds::partition::Partition;
 use super::spec::Group;
-use super::{FaultContext, FaultError, Revert};
+use super::{FaultContext, FaultError, Revert, Reverted};
 use crate::platform::Cut;
 use crate::stack::{Node, Stack};
 
@@ -72,12 +73,11 @@ pub async fn cut_between(
 pub async fn inject(
     ctx: &FaultContext,
     id: usize,
-    a: &Group,
-    b: &Group,
+    fault: &Partition,
     label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
-    let side_a = members(&ctx.stack, a);
-    let side_b: Vec<&Node> = members(&ctx.stack, b)
+    let side_a = members(&ctx.stack, &fault.a);
+    let side_b: Vec<&Node> = members(&ctx.stack, &fault.b)
         .into_iter()
         .filter(|n| !side_a.iter().any(|x| x.name == n.name))
         .collect();
@@ -85,6 +85,6 @@ pub async fn inject(
 }
 
 /// Heals the partition.
-pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<(), FaultError> {
-    super::undo(&ctx.stack, revert).await
+pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<Reverted, FaultError> {
+    super::undo(&ctx.stack, revert).await.map(|()| Reverted::default())
 }

@@ -1,16 +1,17 @@
 //! `pod-pause`: freeze containers (cgroup freezer, `docker pause`) — a hung
 //! process, not a dead one: its sockets stay open and its peers wait.
 
-use super::spec::Selector;
-use super::{select, FaultContext, FaultError, Revert};
+use super::kinds::pod_pause::PodPause;
+use super::{select, FaultContext, FaultError, Revert, Reverted};
 
 /// Freezes the selected containers.
 pub async fn inject(
     ctx: &FaultContext,
-    sel: &Selector,
+    _id: usize,
+    fault: &PodPause,
     label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
-    let nodes = select::resolve(ctx, sel, label).await?;
+    let nodes = select::resolve(ctx, &fault.target, label).await?;
     let platform = ctx.stack.platform();
     let mut paused = Vec::new();
     for n in &nodes {
@@ -27,6 +28,6 @@ pub async fn inject(
 }
 
 /// Thaws them.
-pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<(), FaultError> {
-    super::undo(&ctx.stack, revert).await
+pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<Reverted, FaultError> {
+    super::undo(&ctx.stack, revert).await.map(|()| Reverted::default())
 }

@@ -23,6 +23,7 @@
 
 use std::time::Duration;
 
+use super::kinds::region_loss::RegionLoss;
 use super::{FaultContext, FaultError, Revert, Reverted, Step};
 use crate::poll::{self, Attempt};
 use crate::stack::configs::Bootstrap;
@@ -43,9 +44,11 @@ const RESTORE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Destroys the database nodes and their volumes (and what the options add).
 pub async fn inject(
     ctx: &FaultContext,
-    broker_store: bool,
-    cache: bool,
+    _id: usize,
+    fault: &RegionLoss,
+    _label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
+    let (broker_store, cache) = (fault.broker_store, fault.cache);
     let stack = &ctx.stack;
     let platform = stack.platform();
     let mut targets = Vec::new();
@@ -143,6 +146,16 @@ async fn newest_commit(ctx: &FaultContext, node: &str) -> Result<Option<u64>, Fa
             t.last
         ))
     })
+}
+
+/// Carries out the revert of [`inject`]: the restore.
+pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<Reverted, FaultError> {
+    match revert {
+        Revert::Restore(plan) => restore(ctx, plan).await,
+        other => super::undo(&ctx.stack, other)
+            .await
+            .map(|()| Reverted::default()),
+    }
 }
 
 /// Rebuilds the database from the backup region; every step is timed.

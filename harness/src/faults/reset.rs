@@ -4,18 +4,20 @@
 use serde_json::json;
 
 use super::spec::Direction;
-use super::{toxics, FaultContext, FaultError, Revert};
+use super::kinds::reset::Reset;
+use super::{toxics, FaultContext, FaultError, Revert, Reverted};
 
 /// Starts resetting.
 pub async fn inject(
     ctx: &FaultContext,
     id: usize,
-    hop: &str,
+    fault: &Reset,
+    _label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
     toxics::on_hop(
         ctx,
         id,
-        hop,
+        &fault.hop,
         "reset_peer",
         json!({"timeout": 0}),
         Direction::Downstream,
@@ -24,6 +26,6 @@ pub async fn inject(
 }
 
 /// Stops.
-pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<(), FaultError> {
-    super::undo(&ctx.stack, revert).await
+pub async fn revert(ctx: &FaultContext, revert: &Revert) -> Result<Reverted, FaultError> {
+    super::undo(&ctx.stack, revert).await.map(|()| Reverted::default())
 }

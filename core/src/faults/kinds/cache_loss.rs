@@ -1,0 +1,26 @@
+//! `cache-loss`: Redis killed, started again after `restart_after`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{End, Key, Kind, Params, TargetRule};
+use crate::source::FileError;
+
+/// Kill the cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheLoss;
+
+impl Kind for CacheLoss {
+    const NAME: &'static str = "cache-loss";
+    const ABOUT: &'static str = "kill Redis";
+    const END: End = End::RestartAfter;
+    const TARGET: TargetRule = TargetRule::None;
+    const KEYS: &'static [Key] = &[];
+
+    fn parse(_: &Params) -> Result<Self, FileError> {
+        Ok(CacheLoss)
+    }
+
+    fn label(&self) -> String {
+        Self::NAME.into()
+    }
+}
