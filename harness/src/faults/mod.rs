@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use rand::rngs::StdRng;
 
 pub use crate::measure::Step;
-use crate::platform::PlatformError;
+use crate::platform::{CpuRestore, PlatformError};
 use crate::stack::{Service, Stack};
 use crate::workload::RunClock;
 pub use journal::{Journal, JournalEntry};
@@ -93,6 +93,8 @@ pub enum Revert {
     Unpause(Vec<String>),
     /// Heal these network cuts: (node, fault id).
     Heal(Vec<(String, usize)>),
+    /// Put these CPU limits back: (node, the limit it had).
+    CpuLimits(Vec<(String, CpuRestore)>),
     /// Remove these toxics: (proxy API address, proxy, toxic).
     Toxics(Vec<(String, String, String)>),
     /// Restore the database from the backup region (after a region loss).
@@ -194,6 +196,17 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
                 .collect::<Result<Vec<_>, _>>()
                 .map(|_| ())
                 .map_err(FaultError::from)
+        }
+        Revert::CpuLimits(limits) => {
+            for (node, before) in limits {
+                match platform.restore_cpu(node, before).await {
+                    Ok(()) => {}
+                    // Gone: nothing to give back.
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
         }
         Revert::Toxics(toxics) => {
             for (api, proxy, name) in toxics {

@@ -9,7 +9,8 @@ use super::{FaultContext, FaultError, Revert, Reverted};
 use crate::platform::Cut;
 use crate::stack::{Node, Stack};
 
-fn members<'a>(stack: &'a Stack, g: &Group) -> Vec<&'a Node> {
+/// The nodes of a group: in its zones or of its services.
+pub(crate) fn members<'a>(stack: &'a Stack, g: &Group) -> Vec<&'a Node> {
     stack
         .nodes
         .iter()
@@ -37,12 +38,13 @@ pub async fn cut_between(
             ips.insert(n.name.clone(), ip);
         }
     }
-    let cut_from = |side: &[&Node]| Cut {
-        fault: id,
-        peers: side
-            .iter()
-            .filter_map(|n| ips.get(&n.name).cloned())
-            .collect(),
+    let cut_from = |side: &[&Node]| {
+        Cut::peers(
+            id,
+            side.iter()
+                .filter_map(|n| ips.get(&n.name).cloned())
+                .collect(),
+        )
     };
     let (cut_a, cut_b) = (cut_from(b), cut_from(a));
     let jobs: Vec<(&Node, &Cut)> = a

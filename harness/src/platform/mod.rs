@@ -185,14 +185,73 @@ pub struct NodeCreate<'a> {
     pub publish: Vec<(u16, u16)>,
 }
 
-/// A network cut inside one node: all traffic to and from `peers` dropped.
+/// A network cut inside one node: packets it exchanges with some peers, or
+/// with its name resolvers, dropped — every one, or a share at random.
 /// Each fault's cut is kept apart, so cuts overlap and heal separately.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cut {
     /// The fault (plan step) it belongs to.
     pub fault: usize,
-    /// The peers' addresses on the stack's network.
-    pub peers: Vec<String>,
+    /// Which packets.
+    pub what: Cutting,
+    /// The share of those packets dropped, each drawn at random (1.0:
+    /// every one, a partition; less: packet loss).
+    pub share: f64,
+}
+
+impl Cut {
+    /// Every packet to and from `peers` dropped: a partition.
+    pub fn peers(fault: usize, peers: Vec<String>) -> Cut {
+        Cut {
+            fault,
+            what: Cutting::Peers {
+                peers,
+                flow: Flow::Both,
+            },
+            share: 1.0,
+        }
+    }
+}
+
+/// A node's CPU limit as the platform had it, to put back exactly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CpuRestore {
+    /// Docker's three ways to say it (0: not set).
+    Docker {
+        /// `--cpus` × 10⁹.
+        nano_cpus: i64,
+        /// The CFS quota, µs per period.
+        cpu_quota: i64,
+        /// The CFS period, µs.
+        cpu_period: i64,
+    },
+}
+
+/// What a [`Cut`] drops.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cutting {
+    /// Packets exchanged with these peers (addresses on the stack's
+    /// network), in the given direction.
+    Peers {
+        /// The peers' addresses.
+        peers: Vec<String>,
+        /// Which direction.
+        flow: Flow,
+    },
+    /// Packets to the node's name resolvers: lookups fail, open
+    /// connections live on.
+    Resolvers,
+}
+
+/// The direction of the packets a cut drops, seen from the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Both ways.
+    Both,
+    /// Only what the node sends.
+    Out,
+    /// Only what it receives.
+    In,
 }
 
 /// Where the stack runs. One variant per platform; every method is one
@@ -257,6 +316,21 @@ impl Platform {
     pub async fn pause(&self, node: &str) -> Result<(), PlatformError> {
         match self {
             Platform::Docker(e) => e.pause(node).await,
+        }
+    }
+
+    /// Limits a node to `cpus` CPUs (a fraction: `0.1`); returns what puts
+    /// its own limit back.
+    pub async fn limit_cpu(&self, node: &str, cpus: f64) -> Result<CpuRestore, PlatformError> {
+        match self {
+            Platform::Docker(e) => e.limit_cpu(node, cpus).await,
+        }
+    }
+
+    /// Puts back the CPU limit a node had before [`limit_cpu`](Self::limit_cpu).
+    pub async fn restore_cpu(&self, node: &str, before: &CpuRestore) -> Result<(), PlatformError> {
+        match self {
+            Platform::Docker(e) => e.restore_cpu(node, before).await,
         }
     }
 

@@ -149,6 +149,8 @@ pub enum KeyType {
     Count,
     /// A share between 0 and 1, or a percentage string (`"30%"`).
     Ratio,
+    /// A number above 0 (`0.1`).
+    Number,
     /// One of these words.
     Choice(&'static [&'static str]),
     /// A partition side: `{ zones = [...] }` or `{ services = [...] }`.
@@ -162,6 +164,7 @@ impl std::fmt::Display for Key {
             KeyType::Bool => "true or false".to_string(),
             KeyType::Count => "a whole number".to_string(),
             KeyType::Ratio => "a share like 0.3 or \"30%\"".to_string(),
+            KeyType::Number => "a number".to_string(),
             KeyType::Choice(words) => words.join(" | "),
             KeyType::Group => "{ zones = [...] } or { services = [...] }".to_string(),
         };
@@ -301,6 +304,22 @@ impl Params<'_> {
         match v.as_integer() {
             Some(n) if n >= 1 => Ok(Some(n as u64)),
             _ => Err(self.wrong(at, key, "a whole number ≥ 1")),
+        }
+    }
+
+    /// A number above 0, with its place (for a kind's own range check).
+    pub fn number(&self, key: &str) -> Result<Option<(usize, f64)>, FileError> {
+        let Some((at, v)) = self.value(key) else {
+            return Ok(None);
+        };
+        let n = match v {
+            toml::Value::Float(f) => Some(*f),
+            toml::Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        };
+        match n {
+            Some(n) if n > 0.0 && n.is_finite() => Ok(Some((at, n))),
+            _ => Err(self.wrong(at, key, "a number above 0")),
         }
     }
 

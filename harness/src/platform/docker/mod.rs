@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, EndpointSettings, HostConfig,
-    Mount, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+    ContainerCreateBody, ContainerInspectResponse, ContainerSummary, ContainerUpdateBody,
+    EndpointSettings, HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig,
+    PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
@@ -19,10 +20,13 @@ use bollard::Docker;
 pub mod netfilter;
 
 use super::{
-    Found, Node, NodeCreate, NodeState, PlatformError, LABEL_NAME, LABEL_ROLE, LABEL_RUN,
-    LABEL_SERVICE, LABEL_ZONE,
+    CpuRestore, Found, Node, NodeCreate, NodeState, PlatformError, LABEL_NAME, LABEL_ROLE,
+    LABEL_RUN, LABEL_SERVICE, LABEL_ZONE,
 };
 use faultline_core::stack::topology::{self, Service};
+
+/// The kernel's default CFS period, µs.
+const CFS_PERIOD_US: i64 = 100_000;
 
 /// Maps a bollard error to a neutral one: 404 is [`PlatformError::NotFound`],
 /// 304 (starting what runs) [`PlatformError::AlreadyInState`].
@@ -379,6 +383,83 @@ impl Engine {
             .pause_container(container)
             .await
             .map_err(call("pausing container", container))
+    }
+
+    /// Limits a container to `cpus` CPUs through the engine's resource
+    /// update; returns what restores the limit it had. A container created
+    /// with `--cpus` keeps that mechanism (the engine refuses to mix it
+    /// with a CFS quota); any other gets a CFS quota over a 100 ms period.
+    pub async fn limit_cpu(&self, container: &str, cpus: f64) -> Result<CpuRestore, PlatformError> {
+        let host = self
+            .inspect(container)
+            .await?
+            .host_config
+            .unwrap_or_default();
+        let before = CpuRestore::Docker {
+            nano_cpus: host.nano_cpus.unwrap_or(0),
+            cpu_quota: host.cpu_quota.unwrap_or(0),
+            cpu_period: host.cpu_period.unwrap_or(0),
+        };
+        let update = if host.nano_cpus.unwrap_or(0) > 0 {
+            ContainerUpdateBody {
+                nano_cpus: Some((cpus * 1e9).round().max(1.0) as i64),
+                ..Default::default()
+            }
+        } else {
+            ContainerUpdateBody {
+                cpu_period: Some(CFS_PERIOD_US),
+                cpu_quota: Some(((cpus * CFS_PERIOD_US as f64).round() as i64).max(1_000)),
+                ..Default::default()
+            }
+        };
+        self.docker
+            .update_container(container, update)
+            .await
+            .map_err(call("limiting the CPU of", container))?;
+        Ok(before)
+    }
+
+    /// Puts back the CPU limit [`limit_cpu`](Self::limit_cpu) found. The
+    /// engine ignores a quota of 0 in an update, so "no limit" is written
+    /// as the kernel's own -1 over the default period: the kernel's limit
+    /// is then exactly what it was, while the engine's record shows
+    /// `-1`/`100000` where it showed `0`/`0`.
+    pub async fn restore_cpu(
+        &self,
+        container: &str,
+        before: &CpuRestore,
+    ) -> Result<(), PlatformError> {
+        let CpuRestore::Docker {
+            nano_cpus,
+            cpu_quota,
+            cpu_period,
+        } = *before;
+        let update = if nano_cpus > 0 {
+            ContainerUpdateBody {
+                nano_cpus: Some(nano_cpus),
+                ..Default::default()
+            }
+        } else if cpu_quota > 0 {
+            ContainerUpdateBody {
+                cpu_quota: Some(cpu_quota),
+                cpu_period: Some(if cpu_period > 0 {
+                    cpu_period
+                } else {
+                    CFS_PERIOD_US
+                }),
+                ..Default::default()
+            }
+        } else {
+            ContainerUpdateBody {
+                cpu_quota: Some(-1),
+                cpu_period: Some(CFS_PERIOD_US),
+                ..Default::default()
+            }
+        };
+        self.docker
+            .update_container(container, update)
+            .await
+            .map_err(call("restoring the CPU limit of", container))
     }
 
     /// Thaws a paused container.

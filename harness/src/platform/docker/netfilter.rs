@@ -13,24 +13,62 @@ use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
 
 use super::Engine;
-use crate::platform::{Cut, PlatformError};
+use crate::platform::{Cut, Cutting, Flow, PlatformError};
 
 /// The chain of fault `id` (iptables chain names are short).
 pub fn chain_name(id: usize) -> String {
     format!("FL-{id}")
 }
 
-/// The iptables-restore input that drops all traffic to and from `peers`.
-pub fn cut_rules(chain: &str, peers: &[String]) -> String {
+/// The iptables-restore input of a chain of its own holding `cut`'s drops,
+/// with `resolvers` the node's name servers (for [`Cutting::Resolvers`]).
+pub fn cut_rules(chain: &str, cut: &Cut, resolvers: &[String]) -> String {
     let mut s =
         format!("*filter\n:{chain} - [0:0]\n-I INPUT 1 -j {chain}\n-I OUTPUT 1 -j {chain}\n");
-    for ip in peers {
-        s.push_str(&format!(
-            "-A {chain} -s {ip}/32 -j DROP\n-A {chain} -d {ip}/32 -j DROP\n"
-        ));
+    // A share below 1 drops each matching packet at random (the kernel's
+    // `statistic` match; netem is not needed).
+    let drop = if cut.share >= 1.0 {
+        "-j DROP".to_string()
+    } else {
+        format!(
+            "-m statistic --mode random --probability {:.4} -j DROP",
+            cut.share.max(0.0)
+        )
+    };
+    match &cut.what {
+        Cutting::Peers { peers, flow } => {
+            for ip in peers {
+                if matches!(flow, Flow::Both | Flow::In) {
+                    s.push_str(&format!("-A {chain} -s {ip}/32 {drop}\n"));
+                }
+                if matches!(flow, Flow::Both | Flow::Out) {
+                    s.push_str(&format!("-A {chain} -d {ip}/32 {drop}\n"));
+                }
+            }
+        }
+        // Every packet to a resolver's address: Docker's embedded resolver
+        // (127.0.0.11) is reached through a port rewrite that happens
+        // before this table sees the packet, so the port cannot be matched;
+        // the address serves only name lookups anyway.
+        Cutting::Resolvers => {
+            for ip in resolvers {
+                s.push_str(&format!("-A {chain} -d {ip}/32 {drop}\n"));
+            }
+        }
     }
     s.push_str("COMMIT\n");
     s
+}
+
+/// The IPv4 name servers of a `resolv.conf`.
+pub fn name_servers(resolv_conf: &str) -> Vec<String> {
+    resolv_conf
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .map(str::trim)
+        .filter(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok())
+        .map(String::from)
+        .collect()
 }
 
 /// The iptables-restore input that removes `chain`.
@@ -71,12 +109,36 @@ async fn restore(engine: &Engine, container: &str, rules: &str) -> Result<(), Pl
     }
 }
 
-/// Drops all traffic between `container` and the cut's peers.
+/// Drops what `cut` says inside `container`.
 pub async fn cut(engine: &Engine, container: &str, cut: &Cut) -> Result<(), PlatformError> {
+    let resolvers = match cut.what {
+        Cutting::Resolvers => {
+            // The container's own resolv.conf, read through its root from
+            // the host.
+            let pid = engine.pid(container).await?;
+            let conf = tokio::fs::read_to_string(format!("/proc/{pid}/root/etc/resolv.conf"))
+                .await
+                .map_err(|e| PlatformError::Failed {
+                    operation: "reading the resolvers of",
+                    target: container.to_string(),
+                    reason: e.to_string(),
+                })?;
+            let servers = name_servers(&conf);
+            if servers.is_empty() {
+                return Err(PlatformError::Failed {
+                    operation: "reading the resolvers of",
+                    target: container.to_string(),
+                    reason: "its resolv.conf names no IPv4 name server".into(),
+                });
+            }
+            servers
+        }
+        Cutting::Peers { .. } => Vec::new(),
+    };
     restore(
         engine,
         container,
-        &cut_rules(&chain_name(cut.fault), &cut.peers),
+        &cut_rules(&chain_name(cut.fault), cut, &resolvers),
     )
     .await
 }
@@ -104,12 +166,42 @@ mod tests {
 
     #[test]
     fn rules_use_a_chain_of_their_own() {
-        let r = cut_rules("FL-3", &["172.18.0.5".into()]);
+        let r = cut_rules("FL-3", &Cut::peers(3, vec!["172.18.0.5".into()]), &[]);
         assert!(r.starts_with("*filter\n:FL-3 - [0:0]\n"));
         assert!(r.contains("-I INPUT 1 -j FL-3\n-I OUTPUT 1 -j FL-3\n"));
         assert!(r.contains("-A FL-3 -s 172.18.0.5/32 -j DROP\n-A FL-3 -d 172.18.0.5/32 -j DROP\n"));
         assert!(r.ends_with("COMMIT\n"));
         let h = heal_rules("FL-3");
         assert!(h.contains("-D INPUT -j FL-3") && h.contains("-X FL-3"));
+    }
+
+    #[test]
+    fn a_share_drops_at_random_and_a_flow_one_way() {
+        let cut = Cut {
+            fault: 4,
+            what: Cutting::Peers {
+                peers: vec!["10.0.0.2".into()],
+                flow: Flow::Out,
+            },
+            share: 0.3,
+        };
+        let r = cut_rules("FL-4", &cut, &[]);
+        assert!(r.contains(
+            "-A FL-4 -d 10.0.0.2/32 -m statistic --mode random --probability 0.3000 -j DROP\n"
+        ));
+        assert!(!r.contains("-s 10.0.0.2"));
+    }
+
+    #[test]
+    fn resolvers_come_from_resolv_conf() {
+        let conf = "# generated\nnameserver 127.0.0.11\nnameserver fe80::1\noptions ndots:0\n";
+        assert_eq!(name_servers(conf), ["127.0.0.11"]);
+        let cut = Cut {
+            fault: 5,
+            what: Cutting::Resolvers,
+            share: 1.0,
+        };
+        let r = cut_rules("FL-5", &cut, &name_servers(conf));
+        assert!(r.contains("-A FL-5 -d 127.0.0.11/32 -j DROP\n"));
     }
 }
