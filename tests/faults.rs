@@ -12,6 +12,7 @@ use faultline::faults::kinds::bandwidth::Bandwidth;
 use faultline::faults::kinds::blackhole::Blackhole;
 use faultline::faults::kinds::broker_loss::BrokerLoss;
 use faultline::faults::kinds::cache_loss::CacheLoss;
+use faultline::faults::kinds::cpu_stress::CpuStress;
 use faultline::faults::kinds::db_failover::{DbFailover, FailoverMode};
 use faultline::faults::kinds::latency::Latency;
 use faultline::faults::kinds::partition::Partition;
@@ -410,4 +411,71 @@ async fn db_failover_kills_or_switches_the_leader_and_the_old_one_rejoins() {
     let f = faults::inject(&c, 32, &pause).await.unwrap();
     assert_eq!(f.targets, [leader_now]);
     faults::revert(&c, &f).await.unwrap();
+}
+
+/// A command's exit code and output inside a node.
+async fn exec(stack: &Stack, name: &str, cmd: &str) -> (i64, String) {
+    let n = stack.node(name).unwrap();
+    stack
+        .platform()
+        .exec(&n.container, "", &["sh", "-c", cmd])
+        .await
+        .unwrap()
+}
+
+/// How long a fixed CPU-bound loop takes inside a node (its processes
+/// share the node's CPU limit).
+async fn busy_loop(stack: &Stack, name: &str) -> Duration {
+    let started = Instant::now();
+    let (code, out) = exec(
+        stack,
+        name,
+        "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done",
+    )
+    .await;
+    assert_eq!(code, 0, "{out}");
+    started.elapsed()
+}
+
+/// The node's CPU limit as its own cgroup shows it (v2, else v1).
+async fn cgroup_cpu(stack: &Stack, name: &str) -> String {
+    exec(
+        stack,
+        name,
+        "cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us",
+    )
+    .await
+    .1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resource_loss_and_name_faults_act_and_heal() {
+    let stack = start_stack(StackSettings::default()).await;
+    let c = fault_context(&stack);
+
+    // cpu-stress: orders of zone a held to a tenth of a CPU; the same loop
+    // takes several times longer, and the limit it had comes back.
+    let limit = cgroup_cpu(&stack, "orders-a").await;
+    let free = busy_loop(&stack, "orders-a").await;
+    let stress = spec(Action::CpuStress(CpuStress {
+        target: Selector {
+            service: Some(Service::Orders),
+            zone: Some("a".into()),
+            ..Default::default()
+        },
+        cpus: 0.1,
+    }));
+    let f = faults::inject(&c, 40, &stress).await.unwrap();
+    assert_eq!(f.targets, ["orders-a"]);
+    assert_ne!(cgroup_cpu(&stack, "orders-a").await, limit);
+    let held = busy_loop(&stack, "orders-a").await;
+    assert!(held > free * 3, "held to 0.1 CPU: {held:?}, free: {free:?}");
+    faults::revert(&c, &f).await.unwrap();
+    assert_eq!(cgroup_cpu(&stack, "orders-a").await, limit);
+    let after = busy_loop(&stack, "orders-a").await;
+    assert!(after * 2 < held, "after: {after:?}, held: {held:?}");
+    eprintln!("cpu-stress: loop free {free:?}, held to 0.1 CPU {held:?}, after {after:?}");
+    // A revert is safe to repeat.
+    faults::revert(&c, &f).await.unwrap();
+    assert_whole(&stack).await;
 }

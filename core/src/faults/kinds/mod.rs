@@ -42,6 +42,7 @@ macro_rules! with_fault_kinds {
             BrokerLoss: broker_loss,
             CacheLoss: cache_loss,
             RegionLoss: region_loss,
+            CpuStress: cpu_stress,
         }
     };
 }
