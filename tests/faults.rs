@@ -15,6 +15,7 @@ use faultline::faults::kinds::cache_loss::CacheLoss;
 use faultline::faults::kinds::cpu_stress::CpuStress;
 use faultline::faults::kinds::db_failover::{DbFailover, FailoverMode};
 use faultline::faults::kinds::latency::Latency;
+use faultline::faults::kinds::packet_loss::{LossDirection, PacketLoss};
 use faultline::faults::kinds::partition::Partition;
 use faultline::faults::kinds::pod_kill::PodKill;
 use faultline::faults::kinds::pod_pause::PodPause;
@@ -437,6 +438,24 @@ async fn busy_loop(stack: &Stack, name: &str) -> Duration {
     started.elapsed()
 }
 
+/// Of 20 reads of an order through `url`, how many were not answered 200
+/// within 150 ms (a lost packet costs a retransmission of 200 ms or more).
+async fn slow_reads(client: &reqwest::Client, url: &str) -> usize {
+    let mut slow = 0;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let ok = client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if !ok || started.elapsed() > Duration::from_millis(150) {
+            slow += 1;
+        }
+    }
+    slow
+}
+
 /// The node's CPU limit as its own cgroup shows it (v2, else v1).
 async fn cgroup_cpu(stack: &Stack, name: &str) -> String {
     exec(
@@ -478,4 +497,42 @@ async fn resource_loss_and_name_faults_act_and_heal() {
     // A revert is safe to repeat.
     faults::revert(&c, &f).await.unwrap();
     assert_whole(&stack).await;
+
+    // packet-loss: half the packets between the gateways and the fault
+    // proxies lost both ways: most reads through the ingress wait for a
+    // retransmission (or fail) — three in four when each read is one
+    // segment each way; the cut is in the gateways only.
+    let client = http();
+    let ingress = stack.ingress_url().unwrap();
+    let id = create_order(&client, &ingress).await.unwrap();
+    let url = format!("{ingress}/orders/{id}");
+    let before = slow_reads(&client, &url).await;
+    let loss = spec(Action::PacketLoss(PacketLoss {
+        a: Group {
+            services: vec![Service::Gateway],
+            ..Default::default()
+        },
+        b: Group {
+            services: vec![Service::Proxy],
+            ..Default::default()
+        },
+        loss: 0.5,
+        direction: LossDirection::Both,
+    }));
+    let f = faults::inject(&c, 41, &loss).await.unwrap();
+    assert!(chain_exists(&stack, "gateway-a", "FL-41").await);
+    assert!(!chain_exists(&stack, "proxy-gateway", "FL-41").await);
+    let during = slow_reads(&client, &url).await;
+    faults::revert(&c, &f).await.unwrap();
+    eprintln!("packet-loss: slow or failed reads of 20: before {before}, during {during}");
+    assert!(before <= 4, "{before} of 20 reads slow before the fault");
+    assert!(during >= 8, "only {during} of 20 reads slow with 50 % loss");
+    assert_healed(&stack, 41).await;
+    eventually(
+        Duration::from_secs(60),
+        "fast reads after the heal",
+        || async { (slow_reads(&client, &url).await <= 4).then_some(()) },
+    )
+    .await;
+
 }

@@ -43,6 +43,7 @@ macro_rules! with_fault_kinds {
             CacheLoss: cache_loss,
             RegionLoss: region_loss,
             CpuStress: cpu_stress,
+            PacketLoss: packet_loss,
         }
     };
 }
