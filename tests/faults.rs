@@ -14,6 +14,7 @@ use faultline::faults::kinds::broker_loss::BrokerLoss;
 use faultline::faults::kinds::cache_loss::CacheLoss;
 use faultline::faults::kinds::cpu_stress::CpuStress;
 use faultline::faults::kinds::db_failover::{DbFailover, FailoverMode};
+use faultline::faults::kinds::dns_failure::DnsFailure;
 use faultline::faults::kinds::latency::Latency;
 use faultline::faults::kinds::packet_loss::{LossDirection, PacketLoss};
 use faultline::faults::kinds::partition::Partition;
@@ -535,4 +536,40 @@ async fn resource_loss_and_name_faults_act_and_heal() {
     )
     .await;
 
+    // dns-failure in gateway-a: a name it looks up fails, while the
+    // connection it already has to its proxy keeps serving reads.
+    let gateway_a = format!(
+        "http://{}/orders/{id}",
+        stack.node("gateway-a").unwrap().addr(8080).unwrap()
+    );
+    let read_via_a = || async {
+        client
+            .get(&gateway_a)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(read_via_a().await, 200);
+    let lookup = "timeout 4 getent hosts proxy-gateway";
+    assert_eq!(exec(&stack, "gateway-a", lookup).await.0, 0);
+    let dns = spec(Action::DnsFailure(DnsFailure {
+        target: Selector {
+            service: Some(Service::Gateway),
+            zone: Some("a".into()),
+            ..Default::default()
+        },
+    }));
+    let f = faults::inject(&c, 42, &dns).await.unwrap();
+    assert_eq!(f.targets, ["gateway-a"]);
+    let (code, out) = exec(&stack, "gateway-a", lookup).await;
+    assert_ne!(code, 0, "a lookup succeeded with the resolver cut: {out}");
+    assert_eq!(
+        read_via_a().await,
+        200,
+        "the open connection to the proxy did not live on"
+    );
+    faults::revert(&c, &f).await.unwrap();
+    assert_eq!(exec(&stack, "gateway-a", lookup).await.0, 0);
+    assert_healed(&stack, 42).await;
 }

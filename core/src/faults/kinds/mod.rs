@@ -44,6 +44,7 @@ macro_rules! with_fault_kinds {
             RegionLoss: region_loss,
             CpuStress: cpu_stress,
             PacketLoss: packet_loss,
+            DnsFailure: dns_failure,
         }
     };
 }
