@@ -749,6 +749,19 @@ mod tests {
         let mut broken = instance.clone();
         broken["metrics"].as_object_mut().unwrap().remove("rpo");
         assert!(!validator.is_valid(&broken));
+        // The schema names exactly the registry's kinds.
+        let kinds: Vec<&str> = schema
+            .pointer("/properties/faults/items/properties/kind/enum")
+            .and_then(|e| e.as_array())
+            .expect("the schema lists the fault kinds")
+            .iter()
+            .filter_map(|k| k.as_str())
+            .collect();
+        let registry: Vec<&str> = crate::faults::FaultKind::ALL
+            .iter()
+            .map(|k| k.name())
+            .collect();
+        assert_eq!(kinds, registry, "reports/schema/report.schema.json's kinds");
     }
 
     #[test]
