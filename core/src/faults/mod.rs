@@ -5,6 +5,7 @@
 pub mod journal;
 pub mod kinds;
 pub mod spec;
+pub mod target;
 
 pub use journal::JournalEntry;
 pub use spec::{Action, FaultKind, FaultSpec};

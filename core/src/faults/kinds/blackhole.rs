@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{End, Key, KeyType, Kind, Params, TargetRule};
-use crate::faults::spec::{Direction, DIRECTIONS};
+use crate::faults::target::{Direction, DIRECTIONS};
 use crate::source::FileError;
 
 /// Hold a hop's bytes.

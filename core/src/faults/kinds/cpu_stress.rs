@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{selector_label, End, Key, KeyType, Kind, Params, TargetRule};
-use crate::faults::spec::Selector;
+use crate::faults::target::Selector;
 use crate::source::FileError;
 
 /// Throttle the selected containers' CPU.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{End, Key, KeyType, Kind, Params, TargetRule};
-use crate::faults::spec::{Direction, DIRECTIONS};
+use crate::faults::target::{Direction, DIRECTIONS};
 use crate::source::FileError;
 
 /// Delay a hop.

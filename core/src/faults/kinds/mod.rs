@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::spec::{Count, Direction, Group, Role, Selector};
+use super::target::{Count, Direction, Group, Role, Selector};
 use crate::measure::RtoMeasure;
 use crate::source::{FileError, Source};
 use crate::stack::{topology, Service, StackSettings};

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{group_label, End, Key, KeyType, Kind, Params, TargetRule};
-use crate::faults::spec::Group;
+use crate::faults::target::Group;
 use crate::source::FileError;
 
 /// Which packets between the groups are lost.

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{group_label, End, Key, KeyType, Kind, Params, TargetRule};
-use crate::faults::spec::Group;
+use crate::faults::target::Group;
 use crate::source::FileError;
 
 /// Cut two groups apart.

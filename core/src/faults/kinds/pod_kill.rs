@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{selector_label, End, Key, Kind, Params, TargetRule};
-use crate::faults::spec::Selector;
+use crate::faults::target::Selector;
 use crate::source::FileError;
 
 /// Kill the selected containers.
