@@ -68,7 +68,23 @@ async fn assert_healed(stack: &Stack, fault: u32) {
     match ready::wait_ready(stack, bound).await {
         Ok(took) => eprintln!("{chain}: ready again {took:?} after the heal (bound {bound:?})"),
         Err(e) => {
-            support::dump_logs(stack, &["analytics-a", "analytics-b", "pg-a", "pg-b"]).await;
+            // What was pending first (the output's tail may be cut), then
+            // the logs of the nodes it names, or of the database and the
+            // consumers when it names none.
+            eprintln!("{chain}: not ready within {bound:?} of the heal: {e}");
+            let text = e.to_string();
+            let named: Vec<&str> = stack
+                .nodes
+                .iter()
+                .map(|n| n.name.as_str())
+                .filter(|name| text.contains(&format!("{name} ")))
+                .collect();
+            let names = if named.is_empty() {
+                vec!["pg-a", "pg-b", "analytics-a", "analytics-b", "db-router"]
+            } else {
+                named
+            };
+            support::dump_logs(stack, &names).await;
             panic!("the stack was not ready within {bound:?} of the heal: {e}");
         }
     }

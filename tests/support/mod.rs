@@ -142,7 +142,7 @@ pub async fn dump_logs(stack: &Stack, names: &[&str]) {
                         || l.trim().is_empty())
                 })
                 .collect();
-            let from = kept.len().saturating_sub(60);
+            let from = kept.len().saturating_sub(30);
             eprintln!(
                 "---- last log lines of {name} ----\n{}",
                 kept[from..].join("\n")
