@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use faultline::faults::kinds::az_isolation::AzIsolation;
@@ -24,7 +25,7 @@ use faultline::faults::kinds::reset::Reset;
 use faultline::faults::spec::{Count, Direction, Group, Role, Selector};
 use faultline::faults::{self, toxics, Action, FaultSpec, Revert};
 use faultline::stack::topology::PROXY_API_PORT;
-use faultline::stack::{ready, Service, Stack, StackSettings};
+use faultline::stack::{ready, Service, Stack, StackError, StackSettings};
 use support::{create_order, eventually, fault_context, http, start_stack};
 
 fn spec(action: Action) -> FaultSpec {
@@ -65,7 +66,20 @@ async fn assert_healed(stack: &Stack, fault: u32) {
     }
     assert_nothing_left(stack).await;
     let bound = StackSettings::default().heal_bound();
-    match ready::wait_ready(stack, bound).await {
+    // Beside the wait, what is still pending every 5 s, so that a slow or
+    // failed recovery says which part of the stack held it up.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let watcher = tokio::spawn(watch_pending(stack.clone(), seen.clone()));
+    let waited = ready::wait_ready(stack, bound).await;
+    watcher.abort();
+    let transcript = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    let slow = !matches!(waited, Ok(took) if took < Duration::from_secs(30));
+    if slow {
+        for (at, pending) in &transcript {
+            eprintln!("{chain}: +{at:.0?} after the heal still pending: {pending}");
+        }
+    }
+    match waited {
         Ok(took) => eprintln!("{chain}: ready again {took:?} after the heal (bound {bound:?})"),
         Err(e) => {
             // What was pending first (the output's tail may be cut), then
@@ -87,6 +101,27 @@ async fn assert_healed(stack: &Stack, fault: u32) {
             support::dump_logs(stack, &names).await;
             panic!("the stack was not ready within {bound:?} of the heal: {e}");
         }
+    }
+}
+
+/// What the stack is waiting for, sampled every 5 s into `seen` (each
+/// change, with the time since the start), until the task is aborted.
+async fn watch_pending(stack: Stack, seen: Arc<Mutex<Vec<(Duration, String)>>>) {
+    let started = Instant::now();
+    let mut last = String::new();
+    loop {
+        let now = match ready::wait_ready(&stack, Duration::from_secs(2)).await {
+            Ok(_) => "nothing".to_string(),
+            Err(StackError::NotReady { pending, .. }) => pending.join("; "),
+            Err(e) => e.to_string(),
+        };
+        if now != last {
+            if let Ok(mut seen) = seen.lock() {
+                seen.push((started.elapsed(), now.clone()));
+            }
+            last = now;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
 
