@@ -125,6 +125,16 @@ async fn watch_pending(stack: Stack, seen: Arc<Mutex<Vec<(Duration, String)>>>) 
     }
 }
 
+/// The status of a GET (0: no answer).
+async fn status_of(client: &reqwest::Client, url: &str) -> u16 {
+    client
+        .get(url)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
 /// Every container running, no toxic on any proxy.
 async fn assert_nothing_left(stack: &Stack) {
     for n in &stack.nodes {
@@ -243,18 +253,8 @@ async fn network_faults_cut_what_they_say_and_heal() {
         stack.node("gateway-a").unwrap().addr(8080).unwrap()
     );
     let id = create_order(&client, &ingress).await.unwrap();
-    let read_via_a = || {
-        let client = client.clone();
-        let url = format!("{gateway_a}/orders/{id}");
-        async move {
-            client
-                .get(&url)
-                .send()
-                .await
-                .map(|r| r.status().as_u16())
-                .unwrap_or(0)
-        }
-    };
+    let url_via_a = format!("{gateway_a}/orders/{id}");
+    let read_via_a = || status_of(&client, &url_via_a);
     assert_eq!(read_via_a().await, 200);
 
     // az-isolation of zone a: gateway-a can no longer reach anything outside
@@ -593,14 +593,7 @@ async fn resource_loss_and_name_faults_act_and_heal() {
         "http://{}/orders/{id}",
         stack.node("gateway-a").unwrap().addr(8080).unwrap()
     );
-    let read_via_a = || async {
-        client
-            .get(&gateway_a)
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0)
-    };
+    let read_via_a = || status_of(&client, &gateway_a);
     assert_eq!(read_via_a().await, 200);
     let lookup = "timeout 4 getent hosts proxy-gateway";
     assert_eq!(exec(&stack, "gateway-a", lookup).await.0, 0);

@@ -4,7 +4,7 @@
 //! the share asked.
 
 use super::kinds::packet_loss::{LossDirection, PacketLoss};
-use super::partition::members;
+use super::partition::sides;
 use super::{FaultContext, FaultError, Revert, Reverted};
 use crate::platform::{Cut, Cutting, Flow};
 
@@ -15,11 +15,7 @@ pub async fn inject(
     fault: &PacketLoss,
     label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
-    let side_a = members(&ctx.stack, &fault.a);
-    let side_b: Vec<_> = members(&ctx.stack, &fault.b)
-        .into_iter()
-        .filter(|n| !side_a.iter().any(|x| x.name == n.name))
-        .collect();
+    let (side_a, side_b) = sides(&ctx.stack, &fault.a, &fault.b);
     if side_a.is_empty() || side_b.is_empty() {
         return Err(FaultError::NoTarget {
             fault: label.to_string(),

@@ -10,12 +10,22 @@ use crate::platform::Cut;
 use crate::stack::{Node, Stack};
 
 /// The nodes of a group: in its zones or of its services.
-pub(crate) fn members<'a>(stack: &'a Stack, g: &Group) -> Vec<&'a Node> {
+fn members<'a>(stack: &'a Stack, g: &Group) -> Vec<&'a Node> {
     stack
         .nodes
         .iter()
         .filter(|n| g.zones.contains(&n.zone) || g.services.contains(&n.service))
         .collect()
+}
+
+/// The nodes of two groups; a node in both counts on side `a` only.
+pub(crate) fn sides<'a>(stack: &'a Stack, a: &Group, b: &Group) -> (Vec<&'a Node>, Vec<&'a Node>) {
+    let side_a = members(stack, a);
+    let side_b = members(stack, b)
+        .into_iter()
+        .filter(|n| !side_a.iter().any(|x| x.name == n.name))
+        .collect();
+    (side_a, side_b)
 }
 
 /// Cuts every container of `a` off from every container of `b` (and back).
@@ -78,11 +88,7 @@ pub async fn inject(
     fault: &Partition,
     label: &str,
 ) -> Result<(Vec<String>, Revert), FaultError> {
-    let side_a = members(&ctx.stack, &fault.a);
-    let side_b: Vec<&Node> = members(&ctx.stack, &fault.b)
-        .into_iter()
-        .filter(|n| !side_a.iter().any(|x| x.name == n.name))
-        .collect();
+    let (side_a, side_b) = sides(&ctx.stack, &fault.a, &fault.b);
     cut_between(ctx, id, &side_a, &side_b, label).await
 }
 

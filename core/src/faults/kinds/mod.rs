@@ -186,6 +186,9 @@ pub(crate) const SHARED_KEYS: [&str; 7] = [
     "permanent",
 ];
 
+/// An example of a fault's two groups (`a` and `b`), for hints.
+pub(crate) const SIDES_EXAMPLE: &str = "a = { zones = [\"a\"] }, b = { zones = [\"b\", \"c\"] }";
+
 const DURATION_HINT: &str = "write durations like \"500ms\", \"30s\", \"2m\"";
 
 /// `target = { … }` as written.

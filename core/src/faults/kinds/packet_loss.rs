@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{group_label, End, Key, KeyType, Kind, Params, TargetRule};
+use super::{group_label, SIDES_EXAMPLE, End, Key, KeyType, Kind, Params, TargetRule};
 use crate::faults::target::Group;
 use crate::source::FileError;
 
@@ -33,7 +33,6 @@ pub struct PacketLoss {
     pub direction: LossDirection,
 }
 
-const SIDES: &str = "a = { zones = [\"a\"] }, b = { zones = [\"b\", \"c\"] }";
 const DIRECTIONS: &[(&str, LossDirection)] = &[
     ("both", LossDirection::Both),
     ("a-to-b", LossDirection::AToB),
@@ -67,8 +66,8 @@ impl Kind for PacketLoss {
 
     fn parse(p: &Params) -> Result<Self, FileError> {
         Ok(PacketLoss {
-            a: p.group("a")?.ok_or_else(|| p.missing("a", SIDES))?,
-            b: p.group("b")?.ok_or_else(|| p.missing("b", SIDES))?,
+            a: p.group("a")?.ok_or_else(|| p.missing("a", SIDES_EXAMPLE))?,
+            b: p.group("b")?.ok_or_else(|| p.missing("b", SIDES_EXAMPLE))?,
             loss: p
                 .ratio("loss")?
                 .ok_or_else(|| p.missing("loss", "loss = \"30%\""))?,

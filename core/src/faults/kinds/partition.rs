@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{group_label, End, Key, KeyType, Kind, Params, TargetRule};
+use super::{group_label, SIDES_EXAMPLE, End, Key, KeyType, Kind, Params, TargetRule};
 use crate::faults::target::Group;
 use crate::source::FileError;
 
@@ -16,7 +16,6 @@ pub struct Partition {
     pub b: Group,
 }
 
-const SIDES: &str = "a = { zones = [\"a\"] }, b = { zones = [\"b\", \"c\"] }";
 
 impl Kind for Partition {
     const NAME: &'static str = "partition";
@@ -36,8 +35,8 @@ impl Kind for Partition {
 
     fn parse(p: &Params) -> Result<Self, FileError> {
         Ok(Partition {
-            a: p.group("a")?.ok_or_else(|| p.missing("a", SIDES))?,
-            b: p.group("b")?.ok_or_else(|| p.missing("b", SIDES))?,
+            a: p.group("a")?.ok_or_else(|| p.missing("a", SIDES_EXAMPLE))?,
+            b: p.group("b")?.ok_or_else(|| p.missing("b", SIDES_EXAMPLE))?,
         })
     }
 
