@@ -93,8 +93,19 @@ impl std::ops::Deref for TestStack {
     }
 }
 
+/// Set to keep the stack of a failing test for inspection (`faultline
+/// status`, `docker logs`); `faultline clean` removes it afterwards.
+pub const KEEP_FAILED_ENV: &str = "FAULTLINE_TEST_KEEP_FAILED";
+
 impl Drop for TestStack {
     fn drop(&mut self) {
+        if std::thread::panicking() && std::env::var_os(KEEP_FAILED_ENV).is_some() {
+            eprintln!(
+                "{KEEP_FAILED_ENV} is set: kept the failed test's stack (run {}); `faultline clean` removes it",
+                self.stack.run
+            );
+            return;
+        }
         let stack = self.stack.clone();
         // Drop cannot await; tear down on a thread with its own runtime.
         let _ = std::thread::spawn(move || {

@@ -10,6 +10,7 @@
 
 pub mod base;
 pub mod binaries;
+pub mod wheels;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -84,6 +85,9 @@ pub struct ImageSpec {
     pub name: &'static str,
     /// Host-built binaries copied into the build context under `bin/`.
     pub binaries: &'static [Binary],
+    /// Python wheels (`name==version`) downloaded on the host and copied
+    /// into the build context under `wheels/` ([`wheels`]).
+    pub wheels: &'static [&'static str],
 }
 
 /// Every image the stack runs, base excluded.
@@ -91,22 +95,29 @@ pub const IMAGES: &[ImageSpec] = &[
     ImageSpec {
         name: "postgres-ha",
         binaries: &[],
+        // Patroni with the fix for docs/findings/patroni-3.0.2-etcd3-leader-key.md
+        // (Debian bookworm has 3.0.2), and the one dependency Debian lacks.
+        wheels: &["patroni==3.0.4", "ydiff==1.5"],
     },
     ImageSpec {
         name: "etcd",
         binaries: &[],
+        wheels: &[],
     },
     ImageSpec {
         name: "haproxy",
         binaries: &[],
+        wheels: &[],
     },
     ImageSpec {
         name: "redis",
         binaries: &[],
+        wheels: &[],
     },
     ImageSpec {
         name: "broker",
         binaries: &[Binary::Tansu],
+        wheels: &[],
     },
     ImageSpec {
         name: "services",
@@ -116,6 +127,7 @@ pub const IMAGES: &[ImageSpec] = &[
             Binary::package("analytics"),
             Binary::package("lag-exporter"),
         ],
+        wheels: &[],
     },
     ImageSpec {
         name: "proxy",
@@ -123,6 +135,7 @@ pub const IMAGES: &[ImageSpec] = &[
             package: "faultline",
             bin: "faultline-proxy",
         }],
+        wheels: &[],
     },
 ];
 
@@ -263,6 +276,19 @@ async fn build_one(
             path: format!("bin/{}", bin.file_name()),
             bytes,
             mode: 0o755,
+        });
+    }
+    for path in wheels::fetch(spec.name, spec.wheels).await? {
+        let bytes = std::fs::read(&path).map_err(|source| ImageError::Io {
+            what: "reading",
+            path: path.clone(),
+            source,
+        })?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        files.push(ContextFile {
+            path: format!("wheels/{name}"),
+            bytes,
+            mode: 0o644,
         });
     }
     let hash = content_hash(
