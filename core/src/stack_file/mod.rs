@@ -15,6 +15,8 @@ use toml::Spanned;
 use crate::source::{FileError, Source};
 use crate::targets::{self, RawTarget, Target};
 
+pub mod starter;
+
 /// A user's stack, validated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StackFile {
