@@ -549,7 +549,7 @@ fn template(src: &Source, v: &Spanned<String>) -> Result<Template, FileError> {
         src.error_at(
             v.span().start,
             e,
-            &format!("placeholders are {}", PLACEHOLDERS.join(", ")),
+            format!("placeholders are {}", PLACEHOLDERS.join(", ")),
         )
     })
 }
@@ -570,7 +570,7 @@ fn parse_request(src: &Source, r: &RawRequest) -> Result<Request, FileError> {
                 return Err(src.error_at(
                     m.span().start,
                     format!("unknown HTTP method {:?}", m.get_ref()),
-                    &format!("methods are {}", METHODS.join(", ")),
+                    format!("methods are {}", METHODS.join(", ")),
                 ));
             }
             up
