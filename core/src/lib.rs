@@ -23,6 +23,7 @@ pub mod report;
 pub mod scenario;
 pub mod source;
 pub mod stack;
+pub mod stack_file;
 pub mod suite;
 pub mod targets;
 pub mod verdict;

@@ -197,9 +197,10 @@ struct RawProfile {
     stack: Option<RawStack>,
 }
 
+/// A `[[target]]` as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawTarget {
+pub(crate) struct RawTarget {
     check: Spanned<String>,
     limit: Spanned<Limit>,
     window: Option<Spanned<String>>,
@@ -332,16 +333,14 @@ fn duration(src: &Source, v: &Spanned<String>, what: &str) -> Result<Duration, F
     })
 }
 
-/// Parses and validates a profile.
-pub fn parse(src: &Source) -> Result<Profile, FileError> {
-    let raw: RawProfile = toml::from_str(&src.text).map_err(|e| {
-        src.toml_error(
-            &e,
-            "see scenarios/targets/customer-service.toml for the shape of a profile",
-        )
-    })?;
+/// A file's `[[target]]` list, validated, with faultline's defaults for
+/// the checks it does not state (a profile's, or a stack file's own).
+pub(crate) fn parse_targets(
+    src: &Source,
+    raw: &[Spanned<RawTarget>],
+) -> Result<Vec<Target>, FileError> {
     let mut targets = Vec::new();
-    for t in &raw.targets {
+    for t in raw {
         let t = t.get_ref();
         let check = CheckKind::from_name(t.check.get_ref()).ok_or_else(|| {
             src.error_at(
@@ -395,6 +394,18 @@ pub fn parse(src: &Source) -> Result<Profile, FileError> {
             targets.push(d);
         }
     }
+    Ok(targets)
+}
+
+/// Parses and validates a profile.
+pub fn parse(src: &Source) -> Result<Profile, FileError> {
+    let raw: RawProfile = toml::from_str(&src.text).map_err(|e| {
+        src.toml_error(
+            &e,
+            "see scenarios/targets/customer-service.toml for the shape of a profile",
+        )
+    })?;
+    let targets = parse_targets(src, &raw.targets)?;
     let mut stack = StackSettings::default();
     let rs = raw.stack.unwrap_or_default();
     if let Some(v) = rs.synchronous_replication {

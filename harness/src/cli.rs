@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::error::{Error, Exit};
+use crate::error::{Error, Exit, InputError};
 use crate::images;
 use crate::platform::docker::Engine;
 use crate::platform::Platform;
@@ -102,14 +102,18 @@ pub enum Command {
         #[arg(long)]
         keep_stack: bool,
     },
-    /// Check scenario files without Docker (exit 2 on the first mistake).
+    /// Check scenario and stack files without Docker (exit 2 on the first
+    /// mistake).
     Validate {
         /// Scenario files.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "stack")]
         files: Vec<PathBuf>,
         /// Validate against this system's profile.
         #[arg(long)]
         system: Option<String>,
+        /// A stack file (`stacks/<name>.toml`) to check.
+        #[arg(long)]
+        stack: Option<PathBuf>,
     },
     /// Print the documented targets of one system, or of all.
     Targets {
@@ -152,6 +156,22 @@ pub enum Command {
         /// Stream every request to this CSV file.
         #[arg(long)]
         raw: Option<std::path::PathBuf>,
+    },
+    /// Write a starting stack file (`stacks/<project>.toml`) for a running
+    /// Compose project faultline did not create: its services, published
+    /// ports, a guessed entry URL and zone label, and TODO where only you
+    /// know. Reads containers; changes nothing.
+    Init {
+        /// The Compose project's name (`docker-compose ls`, or the
+        /// `com.docker.compose.project` label).
+        #[arg(long)]
+        compose: String,
+        /// Where to write it (default `stacks/<project>.toml`; `-`: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Overwrite a file that exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Remove everything faultline created on this engine (every run).
     Clean {
@@ -350,7 +370,25 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
                 Exit::CheckFailed
             })
         }
-        Command::Validate { files, system } => {
+        Command::Validate {
+            files,
+            system,
+            stack,
+        } => {
+            if let Some(path) = &stack {
+                let s = faultline_core::stack_file::StackFile::load_file(path)?;
+                println!(
+                    "{}: ok — stack {}, {} request kind(s), lost writes {}",
+                    path.display(),
+                    s.name,
+                    s.requests.len(),
+                    if s.write_check.is_some() {
+                        "read from its database"
+                    } else {
+                        "not measured (no [write_check])"
+                    }
+                );
+            }
             for f in &files {
                 let (sc, profile) = crate::run::load(f, system.as_deref())?;
                 println!(
@@ -445,6 +483,11 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             };
             load_command(url, spec, json, raw).await
         }
+        Command::Init {
+            compose,
+            out,
+            force,
+        } => init_compose(&compose, out, force, cli.allow_remote).await,
         Command::Clean { images } => {
             let platform = Platform::connect(cli.allow_remote).await?;
             let removed = platform.sweep(None).await?;
@@ -458,6 +501,58 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             Ok(Exit::Pass)
         }
     }
+}
+
+/// `faultline init --compose PROJECT`.
+async fn init_compose(
+    project: &str,
+    out: Option<PathBuf>,
+    force: bool,
+    allow_remote: bool,
+) -> Result<Exit, Error> {
+    use crate::platform::docker::compose;
+    let engine = Engine::connect(allow_remote).await?;
+    let services = compose::services(&engine, project).await?;
+    if services.is_empty() {
+        let running = compose::projects(&engine).await?;
+        return Err(InputError::Usage(format!(
+            "no running container belongs to the Compose project {project:?}; running projects: {}",
+            if running.is_empty() {
+                "none".to_string()
+            } else {
+                running.join(", ")
+            }
+        ))
+        .into());
+    }
+    let text = faultline_core::stack_file::starter::render(project, &services);
+    let path = out.unwrap_or_else(|| {
+        crate::project::root()
+            .join("stacks")
+            .join(format!("{}.toml", project.replace('_', "-")))
+    });
+    if path.as_os_str() == "-" {
+        print!("{text}");
+        return Ok(Exit::Pass);
+    }
+    if path.exists() && !force {
+        return Err(
+            InputError::Usage(format!("{} exists; --force overwrites it", path.display())).into(),
+        );
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Environment(format!("creating {}: {e}", dir.display())))?;
+    }
+    std::fs::write(&path, text)
+        .map_err(|e| Error::Environment(format!("writing {}: {e}", path.display())))?;
+    println!(
+        "wrote {} ({} services); fill in its TODOs, then check it: faultline validate --stack {}",
+        path.display(),
+        services.len(),
+        path.display()
+    );
+    Ok(Exit::Pass)
 }
 
 async fn print_endpoints(stack: &Stack) {

@@ -39,7 +39,7 @@ pub mod workload;
 
 // The pure core, under the paths it always had here.
 pub use faultline_core::{
-    measure, plan, project, report, scenario, source, suite, targets, verdict,
+    measure, plan, project, report, scenario, source, stack_file, suite, targets, verdict,
 };
 
 pub use error::{Error, Exit};

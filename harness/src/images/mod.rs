@@ -183,6 +183,9 @@ pub async fn build_all(engine: &Engine, opts: &BuildOptions) -> Result<Vec<Built
     let mut done = Vec::new();
     let started = Instant::now();
     let base = base::ensure(engine, opts.force).await?;
+    // A user's stack built offline (examples/compose-shop) starts FROM
+    // faultline/base:latest; faultline's own images take the hash.
+    tag(engine, &base.reference, &repository("base"), "latest").await?;
     done.push(Built {
         name: "base".into(),
         reference: base.reference.clone(),

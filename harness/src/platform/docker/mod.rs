@@ -17,6 +17,7 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
+pub mod compose;
 pub mod netfilter;
 
 use super::{

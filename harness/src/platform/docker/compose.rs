@@ -1,0 +1,69 @@
+//! Compose projects faultline did not create, found by the labels the
+//! Compose tool puts on every container it starts. Read only: nothing here
+//! changes a container.
+
+use std::collections::BTreeMap;
+
+use faultline_core::stack_file::starter::FoundService;
+
+use super::Engine;
+use crate::platform::PlatformError;
+
+/// The Compose tool's label naming a container's project.
+pub const LABEL_PROJECT: &str = "com.docker.compose.project";
+/// The Compose tool's label naming a container's service.
+pub const LABEL_SERVICE: &str = "com.docker.compose.service";
+
+/// The services of Compose project `project`, from its running containers,
+/// sorted by name (one entry per service, from its first container).
+pub async fn services(engine: &Engine, project: &str) -> Result<Vec<FoundService>, PlatformError> {
+    let mut by_name: BTreeMap<String, FoundService> = BTreeMap::new();
+    let filter = format!("{LABEL_PROJECT}={project}");
+    for c in engine.containers(&[filter]).await? {
+        let running = c
+            .state
+            .is_some_and(|s| s == bollard::models::ContainerSummaryStateEnum::RUNNING);
+        let labels = c.labels.unwrap_or_default();
+        let Some(name) = labels.get(LABEL_SERVICE).cloned() else {
+            continue;
+        };
+        if !running || by_name.contains_key(&name) {
+            continue;
+        }
+        let mut published: Vec<(String, u16, u16)> = c
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| Some((p.ip.unwrap_or_default(), p.public_port?, p.private_port)))
+            .collect();
+        // Docker lists a port once per address family; keep one.
+        published.sort();
+        published.dedup_by_key(|p| (p.1, p.2));
+        by_name.insert(
+            name.clone(),
+            FoundService {
+                name,
+                image: c.image.unwrap_or_default(),
+                labels: labels
+                    .into_iter()
+                    .filter(|(k, _)| !k.starts_with("com.docker.compose."))
+                    .collect(),
+                published,
+            },
+        );
+    }
+    Ok(by_name.into_values().collect())
+}
+
+/// The Compose projects with running containers on the engine, sorted.
+pub async fn projects(engine: &Engine) -> Result<Vec<String>, PlatformError> {
+    let mut names: Vec<String> = engine
+        .containers(&[LABEL_PROJECT.to_string()])
+        .await?
+        .into_iter()
+        .filter_map(|c| c.labels?.get(LABEL_PROJECT).cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
