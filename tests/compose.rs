@@ -1,6 +1,7 @@
 //! A stack faultline did not create: the compose-shop example
 //! (`examples/compose-shop/`), brought up by the real Compose tool — never
-//! by faultline's topology code — and found by `faultline init`.
+//! by faultline's topology code — found by `faultline init`, and read by
+//! its stack file's write check.
 
 mod support;
 
@@ -127,6 +128,75 @@ async fn the_compose_shop_serves_and_init_describes_it() {
         },
     )
     .await;
+
+    // The example's write check finds exactly the orders deleted behind the
+    // app's back: through psql in its database containers (the primary
+    // found by pg_is_in_recovery()), and over a connection string naming
+    // both servers.
+    let mut ids = vec![id.clone()];
+    for n in 0..20 {
+        let id = format!("t-{n}-{}", uuid::Uuid::new_v4());
+        let r = client
+            .post(format!("{entry}/orders"))
+            .json(&serde_json::json!({"id": id, "item": "pen"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        ids.push(id);
+    }
+    let deleted = [ids[3].clone(), ids[17].clone()];
+    shop.psql(
+        "db-primary",
+        &format!(
+            "DELETE FROM orders WHERE id IN ('{}', '{}')",
+            deleted[0], deleted[1]
+        ),
+    );
+    let engine = faultline::platform::docker::Engine::connect(false)
+        .await
+        .unwrap();
+    let file = StackFile::load_file(&example("stack.toml")).unwrap();
+    let check = file.write_check.clone().unwrap();
+    let present = faultline::userstack::present(&engine, "faultline-test-shop", &check, &ids)
+        .await
+        .unwrap();
+    let missing: Vec<&String> = ids.iter().filter(|i| !present.contains(*i)).collect();
+    assert_eq!(
+        missing,
+        deleted.iter().collect::<Vec<_>>(),
+        "psql in the containers"
+    );
+
+    let network = "faultline-test-shop_default";
+    let mut hosts = Vec::new();
+    for service in ["db-standby", "db-primary"] {
+        let name = faultline::platform::docker::compose::service_containers(
+            &engine,
+            "faultline-test-shop",
+            service,
+        )
+        .await
+        .unwrap()
+        .remove(0);
+        hosts.push(engine.ip_address(&name, network).await.unwrap());
+    }
+    let over_dsn = faultline::stack_file::WriteCheck {
+        database: faultline::stack_file::Database::Dsn(format!(
+            "host={} user=shop password=shop dbname=shop",
+            hosts.join(",")
+        )),
+        ..check
+    };
+    let present = faultline::userstack::present(&engine, "faultline-test-shop", &over_dsn, &ids)
+        .await
+        .unwrap();
+    assert_eq!(
+        present.len(),
+        ids.len() - 2,
+        "a connection string, the standby listed first"
+    );
+    assert!(deleted.iter().all(|d| !present.contains(d)));
 
     // `faultline init` reads the running project into a valid stack file.
     let out = std::env::temp_dir().join(format!("faultline-init-{}.toml", std::process::id()));

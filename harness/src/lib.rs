@@ -35,6 +35,7 @@ pub mod probes;
 pub mod proxy;
 pub mod run;
 pub mod stack;
+pub mod userstack;
 pub mod workload;
 
 // The pure core, under the paths it always had here.

@@ -235,6 +235,27 @@ pub struct WriteCheck {
     pub primary: Primary,
 }
 
+/// The most ids one query of a write check carries (a psql argument stays
+/// far below the kernel's 128 KiB limit on one argument).
+pub const IDS_PER_QUERY: usize = 1000;
+
+impl WriteCheck {
+    /// The SQL that asks which of `ids` are present: the stack file's query
+    /// prepared with `$1` as `text[]`, executed with the ids as an array of
+    /// string literals (quotes doubled), for `psql -c`.
+    pub fn batch_sql(&self, ids: &[String]) -> String {
+        let literals: Vec<String> = ids
+            .iter()
+            .map(|id| format!("'{}'", id.replace('\'', "''")))
+            .collect();
+        format!(
+            "PREPARE faultline_present(text[]) AS {}; EXECUTE faultline_present(ARRAY[{}]::text[]); DEALLOCATE faultline_present;",
+            self.query.trim().trim_end_matches(';'),
+            literals.join(",")
+        )
+    }
+}
+
 /// Where a write check's query runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -260,9 +281,6 @@ pub enum Database {
 pub enum Primary {
     /// The candidate where `pg_is_in_recovery()` is false.
     InRecovery,
-    /// Ask Patroni's REST API at this URL (`GET /leader` answers 200 on the
-    /// leader); the candidates are tried in order.
-    Patroni(Vec<String>),
     /// The one candidate given: no failover to follow.
     Fixed,
 }
@@ -703,11 +721,17 @@ fn parse_write_check(src: &Source, w: &RawWriteCheck) -> Result<WriteCheck, File
                 return Err(src.error_at(
                     p.span().start,
                     format!("unknown primary rule {other:?}"),
-                    "primary = \"in-recovery\" (pg_is_in_recovery() is false), \"fixed\", or patroni = [\"http://…:8008\"]",
+                    "primary = \"in-recovery\" (pg_is_in_recovery() is false) or \"fixed\"",
                 ))
             }
         },
-        (None, Some(urls)) if !urls.get_ref().is_empty() => Primary::Patroni(urls.get_ref().clone()),
+        (None, Some(urls)) if !urls.get_ref().is_empty() => {
+            return Err(src.error_at(
+                urls.span().start,
+                "finding the primary through Patroni's REST API is not built yet",
+                "primary = \"in-recovery\" finds it by pg_is_in_recovery() among the services or DSN hosts",
+            ))
+        }
         (_, Some(urls)) => {
             return Err(src.error_at(
                 urls.span().start,
@@ -896,14 +920,11 @@ path = "/health"
         ))
         .unwrap_err();
         assert!(e.hint.contains("in-recovery"), "{e}");
-        let p = parse(&w(
+        let e = parse(&w(
             "services = [\"a\"]\npatroni = [\"http://a:8008\"]\nquery = \"SELECT $1\"",
         ))
-        .unwrap();
-        assert_eq!(
-            p.write_check.unwrap().primary,
-            Primary::Patroni(vec!["http://a:8008".into()])
-        );
+        .unwrap_err();
+        assert!(e.message.contains("not built yet"), "{e}");
 
         let both =
             format!("system = \"foohut\"\n{MINIMAL}[[target]]\ncheck = \"rto\"\nlimit = \"5s\"\n");
@@ -917,6 +938,27 @@ path = "/health"
         let e = parse(&bad).unwrap_err();
         assert_eq!(e.line, 10);
         assert!(e.hint.contains("rpo"));
+    }
+
+    #[test]
+    fn a_batch_quotes_every_id_and_prepares_the_query() {
+        let check = WriteCheck {
+            database: Database::Dsn("postgres://h/db".into()),
+            query: "SELECT id FROM orders WHERE id = ANY($1);".into(),
+            primary: Primary::InRecovery,
+        };
+        assert_eq!(
+            check.batch_sql(&["a".into(), "it's".into()]),
+            "PREPARE faultline_present(text[]) AS SELECT id FROM orders WHERE id = ANY($1); \
+             EXECUTE faultline_present(ARRAY['a','it''s']::text[]); DEALLOCATE faultline_present;"
+        );
+        let ids: Vec<String> = (0..IDS_PER_QUERY)
+            .map(|i| format!("run-{i:08}-{}", "x".repeat(40)))
+            .collect();
+        assert!(
+            check.batch_sql(&ids).len() < 128 * 1024,
+            "one psql argument"
+        );
     }
 
     #[test]

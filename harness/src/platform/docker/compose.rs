@@ -67,3 +67,31 @@ pub async fn projects(engine: &Engine) -> Result<Vec<String>, PlatformError> {
     names.dedup();
     Ok(names)
 }
+
+/// The running containers of service `service` of Compose project
+/// `project`, by name, sorted.
+pub async fn service_containers(
+    engine: &Engine,
+    project: &str,
+    service: &str,
+) -> Result<Vec<String>, PlatformError> {
+    let mut names: Vec<String> = engine
+        .containers(&[
+            format!("{LABEL_PROJECT}={project}"),
+            format!("{LABEL_SERVICE}={service}"),
+        ])
+        .await?
+        .into_iter()
+        .filter(|c| {
+            c.state
+                .is_some_and(|s| s == bollard::models::ContainerSummaryStateEnum::RUNNING)
+        })
+        .filter_map(|c| {
+            c.names?
+                .first()
+                .map(|n| n.trim_start_matches('/').to_string())
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
