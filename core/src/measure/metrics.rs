@@ -227,10 +227,35 @@ impl RtoParams {
     }
 }
 
-/// Whether the 10 ms buckets from `from_us` (rounded up) to `to_us` reach
-/// the threshold together (true when they hold no request).
-fn fine_span_good(t: &Timeline, from_us: u64, to_us: u64, threshold: f64) -> bool {
-    let first = from_us.div_ceil(FINE_US) as usize;
+/// Where a sustained-good check starts, in 10 ms buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SpanStart {
+    /// At an injection: from the bucket holding it, so that no request sent
+    /// after the injection is left out (those sent up to 10 ms before it,
+    /// in the same bucket, are counted too). Rounding up here once skipped
+    /// the first 10 ms after a fault, where a short freeze's bad requests
+    /// are.
+    Injection,
+    /// At a recovery candidate (a good answer's completion): from the next
+    /// bucket boundary, so requests still inside the outage do not count
+    /// against the recovery.
+    Candidate,
+}
+
+/// Whether the 10 ms buckets from `from_us` (its bucket for an injection,
+/// the next one for a candidate) to `to_us` (rounded up) reach the
+/// threshold together (true when they hold no request).
+fn fine_span_good(
+    t: &Timeline,
+    from_us: u64,
+    start: SpanStart,
+    to_us: u64,
+    threshold: f64,
+) -> bool {
+    let first = match start {
+        SpanStart::Injection => from_us / FINE_US,
+        SpanStart::Candidate => from_us.div_ceil(FINE_US),
+    } as usize;
     let last = to_us.div_ceil(FINE_US) as usize;
     let (attempts, good) = t
         .fine
@@ -252,10 +277,10 @@ pub const RECOVERY_PROBE_US: u64 = 100_000;
 /// every whole second until `sustain_us` has passed, each reach the
 /// threshold. A period cut short by the run's end counts if at least one
 /// whole second of it was observed and all of it was good.
-fn sustained(t: &Timeline, from_us: u64, p: &RtoParams) -> bool {
+fn sustained(t: &Timeline, from_us: u64, start: SpanStart, p: &RtoParams) -> bool {
     let threshold = p.threshold();
-    if !fine_span_good(t, from_us, from_us + RECOVERY_PROBE_US, threshold)
-        || !fine_span_good(t, from_us, from_us + SECOND_US, threshold)
+    if !fine_span_good(t, from_us, start, from_us + RECOVERY_PROBE_US, threshold)
+        || !fine_span_good(t, from_us, start, from_us + SECOND_US, threshold)
     {
         return false;
     }
@@ -333,7 +358,7 @@ impl Recovery {
 /// outage shorter than `tolerance` × 100 ms (5 ms by default) can pass the
 /// first check and read as no outage.
 pub fn recovery(t: &Timeline, injected_us: u64, p: &RtoParams) -> Recovery {
-    if sustained(t, injected_us, p) {
+    if sustained(t, injected_us, SpanStart::Injection, p) {
         return Recovery::NoOutage;
     }
     let start = (injected_us / FINE_US) as usize;
@@ -346,7 +371,7 @@ pub fn recovery(t: &Timeline, injected_us: u64, p: &RtoParams) -> Recovery {
             (_, Some(last)) if last >= injected_us => last,
             _ => continue,
         };
-        if sustained(t, candidate, p) {
+        if sustained(t, candidate, SpanStart::Candidate, p) {
             return Recovery::After(candidate - injected_us);
         }
     }
