@@ -10,7 +10,7 @@ use faultline_core::stack_file::{Database, Primary, WriteCheck, IDS_PER_QUERY};
 use crate::platform::docker::{compose, Engine};
 use crate::platform::PlatformError;
 
-/// Why a write check could not be read (the run then reports lost writes
+/// Why a write check could not be read (a run must then report lost writes
 /// as not measured, with this reason).
 #[derive(Debug, thiserror::Error)]
 pub enum WriteCheckError {
