@@ -32,19 +32,34 @@ pub async fn fetch(image: &str, requirements: &[&str]) -> Result<Vec<PathBuf>, I
         files.sort();
         files
     };
-    let have = present(&dir);
-    let covered = |files: &[PathBuf]| {
-        requirements.iter().all(|r| {
+    // A wheel's file name starts `<name>-<version>-` (`-` in the name as `_`).
+    let prefixes: Vec<String> = requirements
+        .iter()
+        .map(|r| {
             let (name, version) = r.split_once("==").unwrap_or((r, ""));
-            let prefix = format!("{}-{version}-", name.replace('-', "_"));
-            files.iter().any(|f| {
-                f.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
-            })
+            format!("{}-{version}-", name.replace('-', "_"))
         })
+        .collect();
+    let is_wheel_of = |f: &PathBuf, prefix: &str| {
+        f.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
     };
+    let covered = |files: &[PathBuf]| {
+        prefixes
+            .iter()
+            .all(|p| files.iter().any(|f| is_wheel_of(f, p)))
+    };
+    // Only the pinned wheels go into the image: an older pin's files may
+    // still be in the cache.
+    let pinned = |files: Vec<PathBuf>| -> Vec<PathBuf> {
+        files
+            .into_iter()
+            .filter(|f| prefixes.iter().any(|p| is_wheel_of(f, p)))
+            .collect()
+    };
+    let have = present(&dir);
     if covered(&have) {
-        return Ok(have);
+        return Ok(pinned(have));
     }
     super::progress(&format!(
         "==> downloading wheels for {image} from PyPI: {}",
@@ -84,7 +99,7 @@ pub async fn fetch(image: &str, requirements: &[&str]) -> Result<Vec<PathBuf>, I
             ),
         });
     }
-    Ok(files)
+    Ok(pinned(files))
 }
 
 #[cfg(test)]
