@@ -70,6 +70,18 @@ fn example(file: &str) -> PathBuf {
         .join(file)
 }
 
+/// Creates an order through the shop's balancer; the shop acknowledges it
+/// with 201.
+async fn post_order(client: &reqwest::Client, entry: &str, id: &str, item: &str) {
+    let r = client
+        .post(format!("{entry}/orders"))
+        .json(&serde_json::json!({"id": id, "item": item}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_compose_shop_serves_and_init_describes_it() {
     let _lock = tokio::task::spawn_blocking(StackLock::acquire)
@@ -92,13 +104,7 @@ async fn the_compose_shop_serves_and_init_describes_it() {
     .await;
 
     let id = format!("t-{}", uuid::Uuid::new_v4());
-    let r = client
-        .post(format!("{entry}/orders"))
-        .json(&serde_json::json!({"id": id, "item": "book"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    post_order(&client, entry, &id, "book").await;
     let got: serde_json::Value = client
         .get(format!("{entry}/orders/{id}"))
         .send()
@@ -136,13 +142,7 @@ async fn the_compose_shop_serves_and_init_describes_it() {
     let mut ids = vec![id.clone()];
     for n in 0..20 {
         let id = format!("t-{n}-{}", uuid::Uuid::new_v4());
-        let r = client
-            .post(format!("{entry}/orders"))
-            .json(&serde_json::json!({"id": id, "item": "pen"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
+        post_order(&client, entry, &id, "pen").await;
         ids.push(id);
     }
     let deleted = [ids[3].clone(), ids[17].clone()];

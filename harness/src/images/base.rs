@@ -193,8 +193,7 @@ async fn debootstrap_and_import(engine: &Engine, reference: &str) -> Result<(), 
         })?;
     if !output.status.success() {
         let log = String::from_utf8_lossy(&output.stdout);
-        let tail: Vec<&str> = log.lines().rev().take(8).collect();
-        let detail = tail.into_iter().rev().collect::<Vec<_>>().join("\n    ");
+        let detail = super::last_lines(&log, 8).join("\n    ");
         let _ = std::fs::remove_dir_all(&dir);
         return Err(ImageError::Command {
             what: format!("debootstrap {SUITE} from {}", mirror()),

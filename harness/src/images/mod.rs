@@ -171,6 +171,13 @@ pub struct Built {
     pub seconds: f64,
 }
 
+/// The last `n` lines of a command's output, in order (for an error).
+fn last_lines(output: &str, n: usize) -> Vec<&str> {
+    let mut tail: Vec<&str> = output.lines().rev().take(n).collect();
+    tail.reverse();
+    tail
+}
+
 fn progress(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");

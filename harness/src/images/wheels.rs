@@ -89,14 +89,10 @@ pub async fn fetch(image: &str, requirements: &[&str]) -> Result<Vec<PathBuf>, I
     let files = present(&dir);
     if !output.status.success() || !covered(&files) {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
         return Err(ImageError::Command {
             what,
             status: output.status.to_string(),
-            detail: format!(
-                ": {}",
-                tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-            ),
+            detail: format!(": {}", super::last_lines(&stderr, 3).join(" / ")),
         });
     }
     Ok(pinned(files))

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
+
 use faultline_core::stack_file::starter::FoundService;
 
 use super::Engine;
@@ -14,15 +16,17 @@ pub const LABEL_PROJECT: &str = "com.docker.compose.project";
 /// The Compose tool's label naming a container's service.
 pub const LABEL_SERVICE: &str = "com.docker.compose.service";
 
+fn is_running(c: &ContainerSummary) -> bool {
+    c.state == Some(ContainerSummaryStateEnum::RUNNING)
+}
+
 /// The services of Compose project `project`, from its running containers,
 /// sorted by name (one entry per service, from its first container).
 pub async fn services(engine: &Engine, project: &str) -> Result<Vec<FoundService>, PlatformError> {
     let mut by_name: BTreeMap<String, FoundService> = BTreeMap::new();
     let filter = format!("{LABEL_PROJECT}={project}");
     for c in engine.containers(&[filter]).await? {
-        let running = c
-            .state
-            .is_some_and(|s| s == bollard::models::ContainerSummaryStateEnum::RUNNING);
+        let running = is_running(&c);
         let labels = c.labels.unwrap_or_default();
         let Some(name) = labels.get(LABEL_SERVICE).cloned() else {
             continue;
@@ -82,10 +86,7 @@ pub async fn service_containers(
         ])
         .await?
         .into_iter()
-        .filter(|c| {
-            c.state
-                .is_some_and(|s| s == bollard::models::ContainerSummaryStateEnum::RUNNING)
-        })
+        .filter(is_running)
         .filter_map(|c| {
             c.names?
                 .first()
