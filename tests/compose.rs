@@ -1,7 +1,8 @@
 //! A stack faultline did not create: the compose-shop example
 //! (`examples/compose-shop/`), brought up by the real Compose tool — never
-//! by faultline's topology code — found by `faultline init`, and read by
-//! its stack file's write check.
+//! by faultline's topology code — found by `faultline init`, read by its
+//! stack file's write check, and drilled with the example's own scenarios
+//! while an unrelated Compose project runs beside it, untouched.
 
 mod support;
 
@@ -252,4 +253,272 @@ async fn the_compose_shop_serves_and_init_describes_it() {
     let e = dispatch(cli).await.unwrap_err();
     assert_eq!(e.exit(), faultline::Exit::BadInput);
     assert!(e.to_string().contains("faultline-test-shop"), "{e}");
+
+    // The example's own scenarios drill it; a second, unrelated project
+    // runs beside it and must come out exactly as it went in.
+    let bystander = Bystander::up();
+    let before = bystander.state();
+    let stack_file = test_stack_file();
+    let before_kill_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let kill = drill("kill-app.toml", &stack_file).await;
+    let f = only_fault(&kill);
+    assert_eq!(f.target, "app-a-1", "{f:?}");
+    assert!(f.rto_ms.is_some(), "an RTO for the kill: {f:?}");
+    assert_writes_measured_and_kept(&kill);
+    for check in ["rto", "rpo", "availability", "p99"] {
+        assert!(
+            kill.verdict.checks.iter().any(|c| c.name == check),
+            "the verdict judges {check} against the stack file's targets"
+        );
+    }
+    let rto = kill
+        .verdict
+        .checks
+        .iter()
+        .find(|c| c.name == "rto")
+        .unwrap();
+    assert!(
+        rto.source.contains("compose-shop runbook"),
+        "the stack file's own target: {rto:?}"
+    );
+    let app_a = service_container(&engine, "app-a").await;
+    let state = engine.state(&app_a).await.unwrap();
+    assert!(state.running, "app-a runs again");
+    assert!(
+        state.started_unix_ms.unwrap() > before_kill_ms,
+        "app-a was killed and started again during the run"
+    );
+
+    let outage = drill("zone-outage.toml", &stack_file).await;
+    let f = only_fault(&outage);
+    assert_eq!(f.target, "app-b-1, db-standby-1", "{f:?}");
+    assert_writes_measured_and_kept(&outage);
+    for service in ["app-b", "db-standby"] {
+        let c = service_container(&engine, service).await;
+        assert!(
+            engine.state(&c).await.unwrap().running,
+            "{service} runs again"
+        );
+    }
+
+    let isolation = drill("zone-isolation.toml", &stack_file).await;
+    let f = only_fault(&isolation);
+    assert!(
+        f.target.contains("app-c-1") && f.target.contains("cache-1"),
+        "{f:?}"
+    );
+    assert!(f.rto_ms.is_some(), "{f:?}");
+    assert_writes_measured_and_kept(&isolation);
+
+    // app-b keeps taking a third of the requests but cannot reach the
+    // database: the partition makes requests fail, and they recover.
+    let partition = drill("partition.toml", &stack_file).await;
+    let f = only_fault(&partition);
+    assert!(
+        f.outage,
+        "cutting app-b from the databases fails requests: {f:?}"
+    );
+    assert!(f.rto_ms.is_some_and(|ms| ms > 0.0), "{f:?}");
+    assert!(partition.report.metrics.availability < 1.0);
+    assert_writes_measured_and_kept(&partition);
+
+    // Lost packets between the balancer and app-a are retransmitted: slower
+    // requests while the fault holds.
+    let loss = drill("packet-loss.toml", &stack_file).await;
+    let f = only_fault(&loss);
+    assert_eq!(f.target, "lb-1, app-a-1", "{f:?}");
+    let during = loss
+        .report
+        .phases
+        .iter()
+        .find(|p| p.phase.name.starts_with("fault 1"))
+        .and_then(|p| p.latency_ms)
+        .expect("a phase for the fault");
+    assert!(
+        during.max > 150.0,
+        "30 % loss costs retransmissions (≥ 200 ms): max {} ms",
+        during.max
+    );
+    assert_writes_measured_and_kept(&loss);
+
+    // Every cut healed: no faultline chain is left in any container of the
+    // shop, and the bystander is exactly as it was.
+    for service in [
+        "lb",
+        "app-a",
+        "app-b",
+        "app-c",
+        "db-primary",
+        "db-standby",
+        "cache",
+    ] {
+        let c = service_container(&engine, service).await;
+        let rules = netns_rules(&c);
+        assert!(
+            !rules.contains("FL-"),
+            "{service} keeps a faultline chain:\n{rules}"
+        );
+    }
+    assert_eq!(
+        bystander.state(),
+        before,
+        "the unrelated project is untouched"
+    );
+
+    // A scenario naming a service the project does not have is refused
+    // before anything is touched, with the names there are.
+    let typo = std::env::temp_dir().join(format!("faultline-typo-{}.toml", std::process::id()));
+    std::fs::write(
+        &typo,
+        "name = \"typo\"\n[load]\nrate = 10\nduration = \"10s\"\n\n[[fault]]\nkind = \"pod-kill\"\nat = \"2s\"\ntarget = { service = \"app-x\" }\nrestart_after = \"2s\"\n",
+    )
+    .unwrap();
+    let e = faultline::userstack::run::run_file(&typo, &stack_file, &options(true))
+        .await
+        .unwrap_err();
+    let _ = std::fs::remove_file(&typo);
+    assert_eq!(e.exit(), faultline::Exit::BadInput);
+    let text = e.to_string();
+    assert!(text.contains(":9:"), "file:line:column: {text}");
+    assert!(
+        text.contains("app-a") && text.contains("db-primary"),
+        "{text}"
+    );
+    let _ = std::fs::remove_file(&stack_file);
+}
+
+/// The example's stack file, pointed at the test's project name.
+fn test_stack_file() -> PathBuf {
+    let text = std::fs::read_to_string(example("stack.toml"))
+        .unwrap()
+        .replace(
+            "project = \"compose-shop\"",
+            "project = \"faultline-test-shop\"",
+        );
+    assert!(text.contains("faultline-test-shop"));
+    let path = std::env::temp_dir().join(format!("faultline-shop-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn options(dry_run: bool) -> faultline::run::RunOptions {
+    faultline::run::RunOptions {
+        out_dir: Some(
+            std::env::temp_dir().join(format!("faultline-shop-reports-{}", std::process::id())),
+        ),
+        dry_run,
+        quiet: true,
+        seed: Some(7),
+        ..Default::default()
+    }
+}
+
+/// Runs one of the example's scenarios against the test's project.
+async fn drill(scenario: &str, stack_file: &Path) -> faultline::run::RunOutcome {
+    let path = example("scenarios").join(scenario);
+    faultline::userstack::run::run_file(&path, stack_file, &options(false))
+        .await
+        .unwrap_or_else(|e| panic!("{scenario}: {e}"))
+}
+
+fn only_fault(o: &faultline::run::RunOutcome) -> &faultline::report::FaultRecord {
+    assert_eq!(o.report.faults.len(), 1, "{}", o.report.scenario);
+    let f = &o.report.faults[0];
+    assert!(f.error.is_none(), "{}: {f:?}", o.report.scenario);
+    assert!(
+        f.reverted_at.is_some(),
+        "{}: reverted: {f:?}",
+        o.report.scenario
+    );
+    f
+}
+
+/// Lost writes were read from the shop's database, and none was lost.
+fn assert_writes_measured_and_kept(o: &faultline::run::RunOutcome) {
+    let rpo = &o.report.metrics.rpo;
+    assert_eq!(rpo.not_measured, None, "{}", o.report.scenario);
+    assert!(
+        rpo.acked > 50,
+        "{}: {} writes acknowledged",
+        o.report.scenario,
+        rpo.acked
+    );
+    assert_eq!(rpo.lost, 0, "{}: {:?}", o.report.scenario, rpo.lost_writes);
+}
+
+async fn service_container(engine: &faultline::platform::docker::Engine, service: &str) -> String {
+    faultline::platform::docker::compose::service_containers(engine, "faultline-test-shop", service)
+        .await
+        .unwrap()
+        .remove(0)
+}
+
+/// `iptables -S` in a container's network namespace.
+fn netns_rules(container: &str) -> String {
+    let pid = Command::new("docker")
+        .args(["inspect", "-f", "{{.State.Pid}}", container])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_string();
+    let out = Command::new("nsenter")
+        .args(["-t", &pid, "-n", "iptables", "-S"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "iptables -S in {container}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A second Compose project, unrelated to the shop: one idle container.
+struct Bystander {
+    project: ComposeProject,
+}
+
+impl Bystander {
+    fn up() -> Bystander {
+        let file =
+            std::env::temp_dir().join(format!("faultline-bystander-{}.yml", std::process::id()));
+        std::fs::write(
+            &file,
+            "version: \"2.4\"\nservices:\n  idle:\n    image: faultline/base:latest\n    command: [\"sleep\", \"infinity\"]\n    labels:\n      shop.zone: b\n",
+        )
+        .unwrap();
+        Bystander {
+            project: ComposeProject::up(&file, "faultline-test-bystander"),
+        }
+    }
+
+    /// Its container's id, state, start time, process, CPU limits and
+    /// network rules, as `docker inspect` and `iptables -S` show them.
+    fn state(&self) -> String {
+        let out = self.project.compose(&["ps", "-q"]);
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(!id.is_empty(), "the bystander runs");
+        let inspect = Command::new("docker")
+            .args([
+                "inspect",
+                "-f",
+                "{{.Id}} {{.State.Status}} {{.State.Paused}} {{.State.StartedAt}} {{.State.Pid}} {{.RestartCount}} {{.HostConfig.CpuQuota}} {{.HostConfig.NanoCpus}}",
+                &id,
+            ])
+            .output()
+            .unwrap();
+        let inspect = String::from_utf8_lossy(&inspect.stdout).trim().to_string();
+        let pid = inspect.split(' ').nth(4).unwrap().to_string();
+        let rules = Command::new("nsenter")
+            .args(["-t", &pid, "-n", "iptables", "-S"])
+            .output()
+            .unwrap();
+        format!("{inspect}\n{}", String::from_utf8_lossy(&rules.stdout))
+    }
+}
+
+impl Drop for Bystander {
+    fn drop(&mut self) {
+        // Down while its file is still there; then the file goes.
+        self.project.compose(&["down", "-v", "--remove-orphans"]);
+        let _ = std::fs::remove_file(&self.project.file);
+    }
 }

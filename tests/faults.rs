@@ -185,7 +185,7 @@ async fn container_faults_are_observable_and_reverted() {
     // pod-kill: one orders replica, picked by seed among the three.
     let kill = spec(Action::PodKill(PodKill {
         target: Selector {
-            service: Some(Service::Orders),
+            service: Some(Service::Orders.name().into()),
             count: Some(Count::N(1)),
             ..Default::default()
         },
@@ -200,7 +200,7 @@ async fn container_faults_are_observable_and_reverted() {
     // pod-pause: the gateway of zone b is frozen, not dead.
     let pause = spec(Action::PodPause(PodPause {
         target: Selector {
-            service: Some(Service::Gateway),
+            service: Some(Service::Gateway.name().into()),
             zone: Some("b".into()),
             ..Default::default()
         },
@@ -296,11 +296,11 @@ async fn network_faults_cut_what_they_say_and_heal() {
     // partition: the gateways cannot reach their fault proxy.
     let part = spec(Action::Partition(Partition {
         a: Group {
-            services: vec![Service::Gateway],
+            services: vec![Service::Gateway.name().into()],
             ..Default::default()
         },
         b: Group {
-            services: vec![Service::Proxy],
+            services: vec![Service::Proxy.name().into()],
             ..Default::default()
         },
     }));
@@ -530,7 +530,7 @@ async fn resource_loss_and_name_faults_act_and_heal() {
     let free = busy_loop(&stack, "orders-a").await;
     let stress = spec(Action::CpuStress(CpuStress {
         target: Selector {
-            service: Some(Service::Orders),
+            service: Some(Service::Orders.name().into()),
             zone: Some("a".into()),
             ..Default::default()
         },
@@ -561,11 +561,11 @@ async fn resource_loss_and_name_faults_act_and_heal() {
     let before = slow_reads(&client, &url).await;
     let loss = spec(Action::PacketLoss(PacketLoss {
         a: Group {
-            services: vec![Service::Gateway],
+            services: vec![Service::Gateway.name().into()],
             ..Default::default()
         },
         b: Group {
-            services: vec![Service::Proxy],
+            services: vec![Service::Proxy.name().into()],
             ..Default::default()
         },
         loss: 0.5,
@@ -599,7 +599,7 @@ async fn resource_loss_and_name_faults_act_and_heal() {
     assert_eq!(exec(&stack, "gateway-a", lookup).await.0, 0);
     let dns = spec(Action::DnsFailure(DnsFailure {
         target: Selector {
-            service: Some(Service::Gateway),
+            service: Some(Service::Gateway.name().into()),
             zone: Some("a".into()),
             ..Default::default()
         },

@@ -129,7 +129,7 @@ async fn killing_the_patroni_leader_promotes_the_replica_and_writes_resume() {
         .unwrap();
     assert!(row.is_some());
     // No service was restarted: every app container still runs its first start.
-    for n in stack.nodes.iter().filter(|n| n.service.role() == "app") {
+    for n in stack.nodes.iter().filter(|n| n.role() == Some("app")) {
         let state = stack.platform().state(&n.container).await.unwrap();
         assert_eq!(state.restarts, 0, "{} was restarted", n.name);
         assert!(state.running, "{} is not running", n.name);

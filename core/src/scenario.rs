@@ -1,6 +1,7 @@
 //! Scenario files (`scenarios/*.toml`): parsed into a raw form that keeps
 //! every value's position, then validated into a [`Scenario`] against the
-//! profile's stack — before anything starts. Every mistake names
+//! stack it runs on (faultline's own, shaped by the profile, or a stack of
+//! the user's, as an [`Inventory`]) — before anything starts. Every mistake names
 //! `file:line:column` and a one-line fix. Pure: no I/O beyond reading the
 //! file.
 
@@ -13,6 +14,7 @@ use toml::Spanned;
 
 use crate::faults::kinds::{Params, RawTarget, TargetRule, SHARED_KEYS};
 use crate::faults::spec::{Action, FaultKind, FaultSpec};
+use crate::faults::target::Inventory;
 use crate::source::{FileError, Source};
 use crate::stack::StackSettings;
 use crate::targets::{limit_value, CheckKind, Limit};
@@ -142,7 +144,7 @@ const DURATION_HINT: &str = "write durations like \"500ms\", \"30s\", \"2m\"";
 
 struct Ctx<'a> {
     src: &'a Source,
-    stack: &'a StackSettings,
+    inventory: &'a Inventory,
 }
 
 impl Ctx<'_> {
@@ -162,13 +164,25 @@ impl Ctx<'_> {
 }
 
 impl Scenario {
-    /// Reads and validates a scenario file for a stack shaped by `stack`.
+    /// Reads and validates a scenario file for faultline's own stack,
+    /// shaped by `stack`.
     pub fn load_file(path: &Path, stack: &StackSettings) -> Result<Scenario, FileError> {
         Scenario::parse(&Source::read(path)?, stack)
     }
 
-    /// Validates a scenario's text.
+    /// Reads and validates a scenario file for the stack `inventory`
+    /// describes.
+    pub fn load_file_for(path: &Path, inventory: &Inventory) -> Result<Scenario, FileError> {
+        Scenario::parse_for(&Source::read(path)?, inventory)
+    }
+
+    /// Validates a scenario's text for faultline's own stack.
     pub fn parse(src: &Source, stack: &StackSettings) -> Result<Scenario, FileError> {
+        Scenario::parse_for(src, &Inventory::reference(stack))
+    }
+
+    /// Validates a scenario's text for the stack `inventory` describes.
+    pub fn parse_for(src: &Source, inventory: &Inventory) -> Result<Scenario, FileError> {
         let raw: RawScenario = toml::from_str(&src.text).map_err(|e| {
             src.toml_error(
                 &e,
@@ -177,7 +191,7 @@ impl Scenario {
         })?;
         let keys: FaultKeys = toml::from_str(&src.text)
             .map_err(|e| src.toml_error(&e, "see scenarios/pod-kill.toml"))?;
-        let cx = Ctx { src, stack };
+        let cx = Ctx { src, inventory };
         let load = parse_load(&cx, &raw.load)?;
         let mut faults = Vec::new();
         for (i, f) in raw.faults.iter().enumerate() {
@@ -343,6 +357,16 @@ fn parse_fault(
             ),
         )
     })?;
+    if let (Some(why), None) = (kind.only_on_own_stack(), &cx.inventory.reference) {
+        return Err(cx.err(
+            f.kind.span().start,
+            format!(
+                "fault {n}: {} acts only on faultline's own stack",
+                kind.name()
+            ),
+            why,
+        ));
+    }
     // What this kind takes, for the hint of any key it does not.
     let takes = || {
         let mut keys: Vec<String> = kind.end().keys().iter().map(|k| k.to_string()).collect();
@@ -415,7 +439,7 @@ fn parse_fault(
     }
     let params = Params {
         src: cx.src,
-        stack: cx.stack,
+        inventory: cx.inventory,
         n,
         kind: kind.name(),
         at: raw.span().start,

@@ -64,8 +64,13 @@ pub enum Command {
         /// The scenario file.
         scenario: PathBuf,
         /// System profile (overrides the scenario's `system`).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "stack")]
         system: Option<String>,
+        /// Run on a stack faultline did not create, as this stack file
+        /// describes it (its requests, write check and targets; see
+        /// examples/compose-shop/stack.toml).
+        #[arg(long)]
+        stack: Option<PathBuf>,
         /// Seed (overrides the scenario's; printed and written to the report).
         #[arg(long)]
         seed: Option<u64>,
@@ -298,24 +303,31 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
         Command::Run {
             scenario,
             system,
+            stack,
             seed,
             out,
             keep_stack,
             dry_run,
             json,
         } => {
-            let (sc, profile) = crate::run::load(&scenario, system.as_deref())?;
             let opts = crate::run::RunOptions {
-                system,
+                system: system.clone(),
                 seed,
-                out_dir: out,
+                out_dir: out.clone(),
                 keep_stack,
                 dry_run,
                 json,
                 allow_remote: cli.allow_remote,
                 quiet: false,
             };
-            let outcome = match crate::run::execute(&sc, &profile, &opts).await {
+            let outcome = match stack {
+                Some(stack) => crate::userstack::run::run_file(&scenario, &stack, &opts).await,
+                None => {
+                    let (sc, profile) = crate::run::load(&scenario, system.as_deref())?;
+                    crate::run::execute(&sc, &profile, &opts).await
+                }
+            };
+            let outcome = match outcome {
                 Err(Error::DryRun) => return Ok(Exit::Pass),
                 other => other?,
             };

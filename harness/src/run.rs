@@ -299,6 +299,196 @@ pub async fn run_on(
     seed: u64,
     interrupt: &mut Interrupt,
 ) -> Result<RunOutcome, Error> {
+    let plan = plan(scenario, profile, seed);
+    let (dir, journal) = open_report(opts, &scenario.name, &plan)?;
+    let good = good_latency(scenario, profile);
+    let spec = load_spec(scenario, seed);
+    let ingress = stack
+        .ingress_url()
+        .ok_or_else(|| Error::Environment("the stack has no ingress".into()))?;
+    let clock = RunClock::start_now();
+    let started_wall = Instant::now();
+    let load_opts = LoadOptions::new(good);
+    // Who leads the database as the run begins: with Patroni's history of
+    // promotions during it, every lost write is put down to a cause.
+    let first_leader = ready::leader(stack).await;
+    let probes = Probes::start(stack.clone(), clock, Duration::from_secs(1));
+    let Driven {
+        out,
+        entries,
+        interrupted,
+        load_s,
+    } = drive(
+        stack,
+        &plan,
+        &spec,
+        Target::Stack { base: ingress },
+        load_opts,
+        clock,
+        started_wall,
+        journal,
+        opts,
+        seed,
+        interrupt,
+    )
+    .await?;
+    say(
+        opts,
+        "load done: waiting for the stack to recover, then reading the database",
+    );
+    let mut notes = Vec::new();
+    let spans: Vec<_> = entries.iter().map(JournalEntry::span).collect();
+    let is_restore = |e: &JournalEntry| {
+        plan.step(e.id)
+            .is_some_and(|p| p.kind.restores_from_backup())
+    };
+    // A failed restore leaves no database: nothing to wait for or to read.
+    let failed_restore = entries
+        .iter()
+        .find(|e| is_restore(e) && e.error.is_some())
+        .and_then(|e| e.error.clone());
+    if failed_restore.is_none() && !interrupted {
+        if let Err(e) = ready::wait_ready(stack, Duration::from_secs(120)).await {
+            notes.push(format!(
+                "the stack was not fully ready within 120 s after the load: {e}"
+            ));
+        }
+    }
+    let samples = probes.finish().await;
+    let mut timeline = out.timeline;
+    for s in samples {
+        timeline.probe(s);
+    }
+    let verified = match &failed_restore {
+        Some(e) => Err(format!("the restore failed: {e}")),
+        None => verify::verify_writes(stack, &out.ledger, &spans)
+            .await
+            .map_err(|e| format!("the database could not be read: {e}")),
+    };
+    let (writes, events) = match verified {
+        Ok((mut writes, present)) => {
+            if !writes.lost_acks.is_empty() {
+                let terms = leader_terms(
+                    first_leader.as_deref(),
+                    ready::leader_history(stack).await.unwrap_or_default(),
+                    clock.start_unix_ms,
+                );
+                let restores: Vec<RestorePoint> = entries
+                    .iter()
+                    .filter(|e| is_restore(e) && e.error.is_none())
+                    .map(|e| RestorePoint {
+                        lost_us: e.injected_at_us,
+                        point_us: e
+                            .recovered_to_unix_ms
+                            .map(|ms| (ms as i64 - clock.start_unix_ms as i64) * 1000),
+                    })
+                    .collect();
+                writes.explained = explain_lost_writes(&writes.lost_acks, &terms, &restores);
+            }
+            let settle = if interrupted {
+                Duration::from_secs(5)
+            } else {
+                scenario.settle
+            };
+            let events = match verify::verify_events(stack, &present, settle).await {
+                Ok(facts) => {
+                    if let Some(why) = &facts.broker_error {
+                        notes.push(format!(
+                            "the broker could not be read, so lost events past the relay are not placed further: {why}"
+                        ));
+                    }
+                    judge_events(&facts, event_delay_bound_ms(scenario, profile))
+                }
+                Err(e) => {
+                    let why = format!("events could not be read: {e}");
+                    notes.push(why.clone());
+                    EventSummary::not_measured(present.len() as u64, why)
+                }
+            };
+            (writes, events)
+        }
+        // After a failed restore there is no database to read: the report
+        // says so and every check that needs the writes fails unmeasured.
+        Err(reason) => {
+            notes.push(format!("lost writes and events not measured: {reason}"));
+            (
+                crate::measure::WriteCheck::unreadable(&out.ledger, spans.len(), reason.clone()),
+                EventSummary::not_measured(0, reason),
+            )
+        }
+    };
+    let restarted = unplanned_restarts(stack, &entries, clock.start_unix_ms).await;
+    let monthly = profile
+        .targets
+        .iter()
+        .find(|t| t.check == CheckKind::Availability)
+        .map(|t| t.limit);
+    let rto_bases = rto_bases(&plan, &entries, &out.ledger);
+    let measurements = summarise(RunData {
+        timeline: &timeline,
+        faults: &spans,
+        writes,
+        events,
+        probes: &timeline.probes,
+        unplanned_restarts: restarted,
+        monthly_availability: monthly,
+        rto_tolerance: 0.05,
+        rto_sustain_us: 5_000_000,
+        start_unix_ms: clock.start_unix_ms,
+        rto_bases,
+    });
+    let verdict = verdict::judge(profile, &scenario.expect, &measurements, &timeline);
+    if profile.no_numeric_targets {
+        notes.push(format!(
+            "{}'s document states no numeric target: every limit here is a faultline default.",
+            profile.title
+        ));
+    }
+    let command = format!(
+        "faultline run {} --system {} --seed {seed}",
+        scenario.path.display(),
+        profile.name
+    );
+    let report = report::build(
+        RunInfo {
+            scenario: &scenario.name,
+            description: &scenario.description,
+            system: &profile.name,
+            system_title: &profile.title,
+            seed,
+            run_id: &stack.run,
+            started_unix_ms: clock.start_unix_ms,
+            command,
+            interrupted,
+            sent: out.sent,
+            load_s: if load_s > 0.0 { load_s } else { 1.0 },
+            journal: &entries,
+            notes,
+        },
+        &measurements,
+        &verdict,
+    );
+    let rows = report::seconds(&timeline);
+    report::write(&dir, &report, &rows).map_err(|e| {
+        Error::Environment(format!("writing the reports to {}: {e}", dir.display()))
+    })?;
+    Ok(RunOutcome {
+        report,
+        verdict,
+        dir,
+        interrupted,
+    })
+}
+
+/// Creates the run's report folder, writes the plan into it before
+/// anything is touched (its step ids are the ids of the journal entries
+/// and of the results), and opens the fault journal there: the journal is
+/// evidence, so a run that cannot keep it does not start.
+pub(crate) fn open_report(
+    opts: &RunOptions,
+    scenario: &str,
+    plan: &Plan,
+) -> Result<(PathBuf, Arc<Mutex<Journal>>), Error> {
     let root = crate::project::root();
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
@@ -307,7 +497,7 @@ pub async fn run_on(
         .to_string();
     let dir = opts.out_dir.clone().unwrap_or_else(|| {
         root.join("reports/runs")
-            .join(format!("{stamp}-{}", scenario.name))
+            .join(format!("{stamp}-{}", scenario))
     });
     std::fs::create_dir_all(&dir).map_err(|e| {
         Error::Environment(format!(
@@ -315,17 +505,13 @@ pub async fn run_on(
             dir.display()
         ))
     })?;
-    // The plan this run executes, written before anything is touched: its
-    // step ids are the ids of the journal entries and of the results.
-    let plan = plan(scenario, profile, seed);
-    let plan_json = serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n";
+    let plan_json = serde_json::to_string_pretty(plan).unwrap_or_default() + "\n";
     std::fs::write(dir.join("plan.json"), plan_json).map_err(|e| {
         Error::Environment(format!(
             "cannot write {}: {e}",
             dir.join("plan.json").display()
         ))
     })?;
-    // The journal is evidence: a run that cannot keep it does not start.
     let journal = Journal::to_file(dir.join("faults.jsonl")).map_err(|e| {
         Error::Environment(format!(
             "cannot open the fault journal {}: {e}",
@@ -333,8 +519,12 @@ pub async fn run_on(
         ))
     })?;
     let journal = Arc::new(Mutex::new(journal));
-    let good = good_latency(scenario, profile);
-    let spec = LoadSpec {
+    Ok((dir, journal))
+}
+
+/// The load a scenario drives, with `seed`.
+pub(crate) fn load_spec(scenario: &Scenario, seed: u64) -> LoadSpec {
+    LoadSpec {
         schedule: Schedule {
             rate: scenario.load.rate,
             ramp: scenario.load.ramp,
@@ -346,22 +536,72 @@ pub async fn run_on(
         max_in_flight: 10_000,
         threads: 1,
         timer_resolution: None,
-    };
-    let ingress = stack
-        .ingress_url()
-        .ok_or_else(|| Error::Environment("the stack has no ingress".into()))?;
-    let clock = RunClock::start_now();
-    let started_wall = Instant::now();
-    let load_opts = LoadOptions::new(good);
+    }
+}
+
+/// How each journalled fault's RTO is measured, as its kind says. A
+/// first-write RTO (a restore's) ends when the first write scheduled after
+/// the recovery began is acknowledged.
+pub(crate) fn rto_bases(
+    plan: &Plan,
+    entries: &[JournalEntry],
+    ledger: &[crate::measure::LedgerEntry],
+) -> Vec<RtoBasis> {
+    entries
+        .iter()
+        .map(|e| {
+            let measure = plan
+                .step(e.id)
+                .map_or(RtoMeasure::Sustained, |p| p.kind.rto_measure());
+            match measure {
+                RtoMeasure::Sustained => RtoBasis::Sustained,
+                RtoMeasure::FirstWrite => {
+                    // The recovery began when the harness asked for it.
+                    let began = e.revert_requested_at_us.unwrap_or(e.injected_at_us);
+                    RtoBasis::FirstWrite(crate::measure::first_write_after(ledger, began))
+                }
+            }
+        })
+        .collect()
+}
+
+/// What driving the load and the faults produced.
+pub(crate) struct Driven {
+    /// The load's records and write ledger.
+    pub out: workload::LoadOutput,
+    /// The fault journal, in injection order; each entry names its
+    /// scenario fault by id, so results never depend on the order faults
+    /// finish in.
+    pub entries: Vec<JournalEntry>,
+    /// Whether a signal stopped it.
+    pub interrupted: bool,
+    /// How long the load ran, s.
+    pub load_s: f64,
+}
+
+/// Drives the load at `target` and the plan's faults on `stack`, each
+/// injected and reverted on time and journalled; on a signal, stops the
+/// load and reverts every fault in force. Whatever is still in force when
+/// the load ends is reverted (but a permanent fault).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn drive(
+    stack: &Stack,
+    plan: &Plan,
+    spec: &LoadSpec,
+    target: Target,
+    load_opts: LoadOptions,
+    clock: RunClock,
+    started_wall: Instant,
+    journal: Arc<Mutex<Journal>>,
+    opts: &RunOptions,
+    seed: u64,
+    interrupt: &mut Interrupt,
+) -> Result<Driven, Error> {
     let stop = load_opts.stop.clone();
     let progress = load_opts.progress.clone();
-    // Who leads the database as the run begins: with Patroni's history of
-    // promotions during it, every lost write is put down to a cause.
-    let first_leader = ready::leader(stack).await;
-    let probes = Probes::start(stack.clone(), clock, Duration::from_secs(1));
     let load = tokio::spawn({
         let spec = spec.clone();
-        async move { workload::run(&spec, Target::Stack { base: ingress }, clock, load_opts).await }
+        async move { workload::run(&spec, target, clock, load_opts).await }
     });
     let ctx = Arc::new(FaultContext {
         stack: stack.clone(),
@@ -540,176 +780,16 @@ pub async fn run_on(
     let load_s = started_wall
         .elapsed()
         .as_secs_f64()
-        .min(scenario.load.duration.as_secs_f64());
-    say(
-        opts,
-        "load done: waiting for the stack to recover, then reading the database",
-    );
-    let mut notes = Vec::new();
-    // The journal, in injection order; each entry names its scenario fault
-    // by id, so results never depend on the order faults finish in.
+        .min(spec.schedule.duration.as_secs_f64());
     let entries: Vec<JournalEntry> = journal
         .lock()
         .map(|j| j.entries.clone())
         .unwrap_or_default();
-    let spans: Vec<_> = entries.iter().map(JournalEntry::span).collect();
-    let is_restore = |e: &JournalEntry| {
-        plan.step(e.id)
-            .is_some_and(|p| p.kind.restores_from_backup())
-    };
-    // A failed restore leaves no database: nothing to wait for or to read.
-    let failed_restore = entries
-        .iter()
-        .find(|e| is_restore(e) && e.error.is_some())
-        .and_then(|e| e.error.clone());
-    if failed_restore.is_none() && !interrupted {
-        if let Err(e) = ready::wait_ready(stack, Duration::from_secs(120)).await {
-            notes.push(format!(
-                "the stack was not fully ready within 120 s after the load: {e}"
-            ));
-        }
-    }
-    let samples = probes.finish().await;
-    let mut timeline = out.timeline;
-    for s in samples {
-        timeline.probe(s);
-    }
-    let verified = match &failed_restore {
-        Some(e) => Err(format!("the restore failed: {e}")),
-        None => verify::verify_writes(stack, &out.ledger, &spans)
-            .await
-            .map_err(|e| format!("the database could not be read: {e}")),
-    };
-    let (writes, events) = match verified {
-        Ok((mut writes, present)) => {
-            if !writes.lost_acks.is_empty() {
-                let terms = leader_terms(
-                    first_leader.as_deref(),
-                    ready::leader_history(stack).await.unwrap_or_default(),
-                    clock.start_unix_ms,
-                );
-                let restores: Vec<RestorePoint> = entries
-                    .iter()
-                    .filter(|e| is_restore(e) && e.error.is_none())
-                    .map(|e| RestorePoint {
-                        lost_us: e.injected_at_us,
-                        point_us: e
-                            .recovered_to_unix_ms
-                            .map(|ms| (ms as i64 - clock.start_unix_ms as i64) * 1000),
-                    })
-                    .collect();
-                writes.explained = explain_lost_writes(&writes.lost_acks, &terms, &restores);
-            }
-            let settle = if interrupted {
-                Duration::from_secs(5)
-            } else {
-                scenario.settle
-            };
-            let events = match verify::verify_events(stack, &present, settle).await {
-                Ok(facts) => {
-                    if let Some(why) = &facts.broker_error {
-                        notes.push(format!(
-                            "the broker could not be read, so lost events past the relay are not placed further: {why}"
-                        ));
-                    }
-                    judge_events(&facts, event_delay_bound_ms(scenario, profile))
-                }
-                Err(e) => {
-                    let why = format!("events could not be read: {e}");
-                    notes.push(why.clone());
-                    EventSummary::not_measured(present.len() as u64, why)
-                }
-            };
-            (writes, events)
-        }
-        // After a failed restore there is no database to read: the report
-        // says so and every check that needs the writes fails unmeasured.
-        Err(reason) => {
-            notes.push(format!("lost writes and events not measured: {reason}"));
-            (
-                crate::measure::WriteCheck::unreadable(&out.ledger, spans.len(), reason.clone()),
-                EventSummary::not_measured(0, reason),
-            )
-        }
-    };
-    let restarted = unplanned_restarts(stack, &entries, clock.start_unix_ms).await;
-    let monthly = profile
-        .targets
-        .iter()
-        .find(|t| t.check == CheckKind::Availability)
-        .map(|t| t.limit);
-    // Each kind says how its RTO is measured. A first-write RTO (a
-    // restore's) ends when the first write scheduled after the recovery
-    // began is acknowledged.
-    let rto_bases: Vec<RtoBasis> = entries
-        .iter()
-        .map(|e| {
-            let measure = plan
-                .step(e.id)
-                .map_or(RtoMeasure::Sustained, |p| p.kind.rto_measure());
-            match measure {
-                RtoMeasure::Sustained => RtoBasis::Sustained,
-                RtoMeasure::FirstWrite => {
-                    // The recovery began when the harness asked for it.
-                    let began = e.revert_requested_at_us.unwrap_or(e.injected_at_us);
-                    RtoBasis::FirstWrite(crate::measure::first_write_after(&out.ledger, began))
-                }
-            }
-        })
-        .collect();
-    let measurements = summarise(RunData {
-        timeline: &timeline,
-        faults: &spans,
-        writes,
-        events,
-        probes: &timeline.probes,
-        unplanned_restarts: restarted,
-        monthly_availability: monthly,
-        rto_tolerance: 0.05,
-        rto_sustain_us: 5_000_000,
-        start_unix_ms: clock.start_unix_ms,
-        rto_bases,
-    });
-    let verdict = verdict::judge(profile, &scenario.expect, &measurements, &timeline);
-    if profile.no_numeric_targets {
-        notes.push(format!(
-            "{}'s document states no numeric target: every limit here is a faultline default.",
-            profile.title
-        ));
-    }
-    let command = format!(
-        "faultline run {} --system {} --seed {seed}",
-        scenario.path.display(),
-        profile.name
-    );
-    let report = report::build(
-        RunInfo {
-            scenario: &scenario.name,
-            description: &scenario.description,
-            system: &profile.name,
-            system_title: &profile.title,
-            seed,
-            run_id: &stack.run,
-            started_unix_ms: clock.start_unix_ms,
-            command,
-            interrupted,
-            sent: out.sent,
-            load_s: if load_s > 0.0 { load_s } else { 1.0 },
-            journal: &entries,
-            notes,
-        },
-        &measurements,
-        &verdict,
-    );
-    let rows = report::seconds(&timeline);
-    report::write(&dir, &report, &rows).map_err(|e| {
-        Error::Environment(format!("writing the reports to {}: {e}", dir.display()))
-    })?;
-    Ok(RunOutcome {
-        report,
-        verdict,
-        dir,
+    Ok(Driven {
+        out,
+        entries,
         interrupted,
+        load_s,
     })
 }
 
@@ -743,7 +823,7 @@ fn leader_terms(
 /// Containers that stopped or (re)started during the run without the
 /// harness doing it: started after the run began but not by a fault's
 /// revert, or not running now without a permanent fault keeping them down.
-async fn unplanned_restarts(
+pub(crate) async fn unplanned_restarts(
     stack: &Stack,
     journal: &[JournalEntry],
     start_unix_ms: u64,

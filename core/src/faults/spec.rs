@@ -70,6 +70,13 @@ macro_rules! define_kinds {
                 }
             }
 
+            /// Why it acts only on faultline's own stack, if it does.
+            pub fn only_on_own_stack(self) -> Option<&'static str> {
+                match self {
+                    $(FaultKind::$variant => <kinds::$module::$variant as Kind>::ONLY_ON_OWN_STACK,)*
+                }
+            }
+
             /// Whether its end is a restore from the backup region.
             pub fn restores_from_backup(self) -> bool {
                 match self {

@@ -14,6 +14,11 @@ pub enum Op {
     Health,
     /// A plain `GET` of a fixed URL (benchmarks and stall tests).
     Plain,
+    /// A stack file's request that writes (its success is an acknowledged
+    /// write).
+    Write,
+    /// A stack file's request that does not write.
+    Read,
 }
 
 impl Op {
@@ -24,6 +29,8 @@ impl Op {
             Op::GetOrder => "get_order",
             Op::Health => "health",
             Op::Plain => "plain",
+            Op::Write => "write",
+            Op::Read => "read",
         }
     }
 }

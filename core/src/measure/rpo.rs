@@ -26,8 +26,14 @@ pub enum WriteOutcome {
 /// One write the load generator attempted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {
-    /// The order id the client chose.
+    /// The id the client chose (an order's; the `{{id}}` of a stack
+    /// file's write).
     pub id: Uuid,
+    /// The text a stack file's write is stored under, when its
+    /// `writes` template is more than `{{id}}` (`order-<id>`); `None`: the
+    /// id itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     /// When it was scheduled, µs from the run's start.
     #[serde(default)]
     pub scheduled_us: u64,
@@ -370,6 +376,7 @@ mod tests {
             scheduled_us: at_us.saturating_sub(10),
             outcome: WriteOutcome::Acked { at_us },
             acked_by: None,
+            key: None,
         }
     }
 
@@ -384,12 +391,14 @@ mod tests {
                 scheduled_us: 400,
                 outcome: WriteOutcome::Unknown,
                 acked_by: None,
+                key: None,
             },
             LedgerEntry {
                 id: Uuid::from_u128(5),
                 scheduled_us: 500,
                 outcome: WriteOutcome::Unknown,
                 acked_by: None,
+                key: None,
             },
         ];
         let present: HashSet<_> = [1, 4].map(Uuid::from_u128).into_iter().collect();

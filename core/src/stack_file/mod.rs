@@ -105,10 +105,7 @@ impl Request {
             .chain(self.body.iter())
             .chain(self.headers.values())
             .chain(self.body_contains.iter())
-            .chain(match &self.writes {
-                Some(WriteId::Template(t)) => Some(t),
-                _ => None,
-            })
+            .chain(self.writes.as_ref().map(|WriteId::Template(t)| t))
     }
 }
 
@@ -116,11 +113,10 @@ impl Request {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum WriteId {
-    /// Rendered from the request (`"{{id}}"`): the client chose it.
+    /// Rendered from the request (`"{{id}}"`, `"order-{{id}}"`): the client
+    /// chose it. (An id the server picks, read from the response, is not
+    /// built yet: the parser refuses `writes = { response = … }`.)
     Template(Template),
-    /// Read from the response's JSON body at this JSON pointer (`/id`):
-    /// the server chose it.
-    Response(String),
 }
 
 /// A text with placeholders, rendered per request.
@@ -206,6 +202,16 @@ impl Template {
     /// Whether it holds `{{id}}`.
     pub fn uses_id(&self) -> bool {
         self.parts.contains(&Part::Id)
+    }
+
+    /// The text for `id` of a template that holds nothing but `{{id}}`
+    /// and plain text (a write's id: found again from the ledger's id).
+    pub fn render_id(&self, id: &str) -> String {
+        self.render(Values {
+            id,
+            seq: 0,
+            recent_id: "",
+        })
     }
 }
 
@@ -355,7 +361,8 @@ struct RawRequest {
 #[serde(untagged)]
 enum RawWriteId {
     Template(String),
-    Response { response: String },
+    /// Any table (`{ response = "/id" }`): refused, with the reason.
+    Table(BTreeMap<String, toml::Value>),
 }
 
 #[derive(Deserialize)]
@@ -484,6 +491,43 @@ impl StackFile {
             health,
             targets,
         })
+    }
+
+    /// Checks the Compose services the file names (in `[zones] map` and in
+    /// `[write_check] services`) against those the running project has
+    /// (`known`): an unknown one is an error at its place, listing the
+    /// known names. `src` is the text this file was parsed from.
+    pub fn check_services(src: &Source, known: &[String]) -> Result<(), FileError> {
+        let raw: RawStackFile =
+            toml::from_str(&src.text).map_err(|e| src.toml_error(&e, SHAPE_HINT))?;
+        let unknown = |at: usize, name: &str, what: &str| {
+            src.error_at(
+                at,
+                format!("{what} names service {name:?}, which the running project does not have"),
+                format!("its services are {}", known.join(", ")),
+            )
+        };
+        if let Some(map) = raw.zones.as_ref().and_then(|z| z.get_ref().map.as_ref()) {
+            for service in map.keys() {
+                if !known.contains(service.get_ref()) {
+                    return Err(unknown(
+                        service.span().start,
+                        service.get_ref(),
+                        "[zones] map",
+                    ));
+                }
+            }
+        }
+        if let Some(services) = raw
+            .write_check
+            .as_ref()
+            .and_then(|w| w.get_ref().services.as_ref())
+        {
+            if let Some(s) = services.get_ref().iter().find(|s| !known.contains(s)) {
+                return Err(unknown(services.span().start, s, "[write_check] services"));
+            }
+        }
+        Ok(())
     }
 
     /// The zone of a service, when the stack file maps services to zones.
@@ -660,20 +704,28 @@ fn parse_request(src: &Source, r: &RawRequest) -> Result<Request, FileError> {
                     return Err(src.error_at(
                         w.span().start,
                         "a write's id must hold {{id}}, or every write would share one id",
-                        "writes = \"{{id}}\", or writes = { response = \"/id\" } when the server picks it",
+                        "writes = \"{{id}}\"",
+                    ));
+                }
+                if t.uses_recent_id() || t.parts.contains(&Part::Seq) {
+                    return Err(src.error_at(
+                        w.span().start,
+                        "a write's id holds {{id}} and plain text only",
+                        "writes = \"{{id}}\" or \"order-{{id}}\": the ledger finds each write again from its {{id}}",
                     ));
                 }
                 WriteId::Template(t)
             }
-            RawWriteId::Response { response } if response.starts_with('/') => {
-                WriteId::Response(response.clone())
-            }
-            RawWriteId::Response { response } => {
+            RawWriteId::Table(table) => {
+                let keys: Vec<&str> = table.keys().map(String::as_str).collect();
                 return Err(src.error_at(
                     w.span().start,
-                    format!("{response:?} is not a JSON pointer"),
-                    "writes = { response = \"/id\" } (RFC 6901: starts with /)",
-                ))
+                    format!(
+                        "writes = {{ {} = … }}: an id read from the response is not built yet",
+                        keys.join(", ")
+                    ),
+                    "let the client choose the id: put {{id}} in the path or body and write writes = \"{{id}}\"",
+                ));
             }
         }),
     };

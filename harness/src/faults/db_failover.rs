@@ -34,7 +34,7 @@ pub async fn inject(
     let node = ctx
         .stack
         .node(&leader)
-        .filter(|n| n.service == Service::Postgres)
+        .filter(|n| n.is(Service::Postgres))
         .ok_or_else(|| FaultError::NoTarget {
             fault: "db-failover".into(),
         })?;

@@ -24,7 +24,7 @@ pub async fn inject(
     let platform = ctx.stack.platform();
     let mut peers = Vec::new();
     for n in &side_b {
-        peers.push(platform.address(&ctx.stack.run, &n.container).await?);
+        peers.extend(platform.addresses(&n.container).await?);
     }
     let cut = Cut {
         fault: id,

@@ -44,15 +44,17 @@ pub async fn cut_between(
     let platform = ctx.stack.platform();
     let mut ips = std::collections::HashMap::new();
     for n in a.iter().chain(b) {
-        if let Ok(ip) = platform.address(&ctx.stack.run, &n.container).await {
-            ips.insert(n.name.clone(), ip);
+        if let Ok(addrs) = platform.addresses(&n.container).await {
+            ips.insert(n.name.clone(), addrs);
         }
     }
     let cut_from = |side: &[&Node]| {
         Cut::peers(
             id,
             side.iter()
-                .filter_map(|n| ips.get(&n.name).cloned())
+                .filter_map(|n| ips.get(&n.name))
+                .flatten()
+                .cloned()
                 .collect(),
         )
     };

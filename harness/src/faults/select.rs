@@ -9,7 +9,7 @@ use crate::stack::{ready, Node};
 
 /// Whether a node matches the static parts of a selector.
 pub fn matches_static(node: &Node, sel: &Selector) -> bool {
-    sel.matches_static(&node.name, node.service, &node.zone)
+    sel.matches_static(&node.name, &node.service, node.role(), &node.zone)
 }
 
 /// The containers a selector picks now: every static match, narrowed to
@@ -62,7 +62,8 @@ mod tests {
         Node {
             name: name.into(),
             container: format!("fl-x-{name}"),
-            service,
+            service: service.name().to_string(),
+            reference: Some(service),
             zone: zone.into(),
             host: "127.0.0.1".into(),
             ports: HashMap::new(),
@@ -74,7 +75,7 @@ mod tests {
         let orders_a = node("orders-a", Service::Orders, "a");
         let pg_a = node("pg-a", Service::Postgres, "a");
         let by_service = Selector {
-            service: Some(Service::Orders),
+            service: Some("orders".into()),
             ..Default::default()
         };
         assert!(matches_static(&orders_a, &by_service));

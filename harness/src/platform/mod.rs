@@ -124,9 +124,14 @@ pub struct Node {
     pub name: String,
     /// The platform's name for it (the container `fl-1a2b3c-pg-a`).
     pub container: String,
-    /// What it is.
-    pub service: Service,
-    /// Its zone.
+    /// Its service's name: a reference service's (`postgres`), or a
+    /// Compose service's on a stack faultline did not create.
+    pub service: String,
+    /// Which of faultline's reference services it is; `None` on a stack
+    /// faultline did not create (a user's service named `postgres` is not
+    /// faultline's).
+    pub reference: Option<Service>,
+    /// Its zone; empty when it has none.
     pub zone: String,
     /// Where its published ports are reached from this machine (the engine's
     /// host: `127.0.0.1` for a local engine).
@@ -136,6 +141,16 @@ pub struct Node {
 }
 
 impl Node {
+    /// Whether it is this reference service.
+    pub fn is(&self, service: Service) -> bool {
+        self.reference == Some(service)
+    }
+
+    /// Its static role (`app`, `db`…): a reference service's; `None` on a
+    /// stack faultline did not create.
+    pub fn role(&self) -> Option<&'static str> {
+        self.reference.map(Service::role)
+    }
     /// `<host>:<published port>` for a container port (an IPv6 host in
     /// brackets).
     pub fn addr(&self, container_port: u16) -> Option<String> {
@@ -390,10 +405,12 @@ impl Platform {
         }
     }
 
-    /// A running node's address on its run's network (what its peers see).
-    pub async fn address(&self, run: &str, node: &str) -> Result<String, PlatformError> {
+    /// A running node's addresses on every network it is on (what its
+    /// peers see: one network for faultline's own stack, maybe several
+    /// in a Compose project).
+    pub async fn addresses(&self, node: &str) -> Result<Vec<String>, PlatformError> {
         match self {
-            Platform::Docker(e) => e.ip_address(node, &docker::network_name(run)).await,
+            Platform::Docker(e) => e.ip_addresses(node).await,
         }
     }
 

@@ -30,6 +30,18 @@ pub struct Probes {
 impl Probes {
     /// Starts sampling `stack` every `interval`.
     pub fn start(stack: Stack, clock: RunClock, interval: Duration) -> Probes {
+        Probes::start_with(stack, clock, interval, Vec::new())
+    }
+
+    /// Starts sampling `stack` every `interval`, and also each of `health`
+    /// (name, URL): 1 when it answers 2xx within a second, else 0 (a stack
+    /// file's health endpoints).
+    pub fn start_with(
+        stack: Stack,
+        clock: RunClock,
+        interval: Duration,
+        health: Vec<(String, String)>,
+    ) -> Probes {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let mut samples = Vec::new();
@@ -44,6 +56,19 @@ impl Probes {
                     _ = tick.tick() => {}
                 }
                 sample_once(&stack, &client, &clock, &mut samples).await;
+                for (name, url) in &health {
+                    let up = client
+                        .get(url.as_str())
+                        .timeout(Duration::from_secs(1))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    samples.push(ProbeSample {
+                        at_us: clock.now_us(),
+                        probe: format!("{HEALTH}:{name}"),
+                        value: if up { 1.0 } else { 0.0 },
+                    });
+                }
             }
             samples
         });
@@ -77,8 +102,8 @@ async fn sample_once(
     }
     for n in stack.nodes.iter().filter(|n| {
         matches!(
-            n.service,
-            Service::Gateway | Service::Orders | Service::Analytics
+            n.reference,
+            Some(Service::Gateway | Service::Orders | Service::Analytics)
         )
     }) {
         let Some(addr) = n.addr(HTTP_PORT) else {

@@ -87,6 +87,8 @@ pub struct Stack {
     pub owner: String,
     /// Its containers.
     pub nodes: Vec<Node>,
+    /// Whether faultline created it (and so may remove it).
+    created: bool,
 }
 
 /// Options of [`up`].
@@ -238,6 +240,7 @@ async fn create_and_start(
         settings: Some(settings.clone()),
         owner,
         nodes,
+        created: true,
     })
 }
 
@@ -271,8 +274,13 @@ impl Stack {
             }
             nodes.push(found.node);
         }
-        let order = |s: Service| Service::ALL.iter().position(|x| *x == s).unwrap_or(0);
-        nodes.sort_by(|a, b| (order(a.service), &a.name).cmp(&(order(b.service), &b.name)));
+        let order = |n: &Node| {
+            Service::ALL
+                .iter()
+                .position(|x| n.is(*x))
+                .unwrap_or(Service::ALL.len())
+        };
+        nodes.sort_by(|a, b| (order(a), &a.name).cmp(&(order(b), &b.name)));
         Ok(Stack {
             platform: platform.clone(),
             run,
@@ -281,7 +289,24 @@ impl Stack {
             settings,
             owner,
             nodes,
+            created: true,
         })
+    }
+
+    /// A stack faultline did not create (a Compose project), as its nodes:
+    /// faults act on these and nothing else. It has no settings and no
+    /// owner, and nothing of faultline's removes it.
+    pub fn user(platform: &Platform, name: &str, nodes: Vec<Node>) -> Stack {
+        Stack {
+            platform: platform.clone(),
+            run: name.to_string(),
+            system: name.to_string(),
+            settings_fingerprint: String::new(),
+            settings: None,
+            owner: String::new(),
+            nodes,
+            created: false,
+        }
     }
 
     /// The stack's zones (those of its gateways), sorted.
@@ -307,7 +332,7 @@ impl Stack {
 
     /// The nodes of a service.
     pub fn nodes_of(&self, service: Service) -> impl Iterator<Item = &Node> {
-        self.nodes.iter().filter(move |n| n.service == service)
+        self.nodes.iter().filter(move |n| n.is(service))
     }
 
     /// The ingress's base URL (`http://127.0.0.1:<port>`): the only endpoint
@@ -394,6 +419,10 @@ impl Stack {
 
     /// Removes every object of this stack.
     pub async fn down(&self) -> Result<usize, StackError> {
+        // A stack faultline did not create is never removed by faultline.
+        if !self.created {
+            return Ok(0);
+        }
         Ok(self.platform.sweep(Some(&self.run)).await?)
     }
 }

@@ -172,12 +172,14 @@ async fn pending_checks(stack: &Stack, client: &reqwest::Client) -> Vec<String> 
     }
     for n in &stack.nodes {
         if !matches!(
-            n.service,
-            Service::Gateway
-                | Service::Orders
-                | Service::Analytics
-                | Service::Ingress
-                | Service::LagExporter
+            n.reference,
+            Some(
+                Service::Gateway
+                    | Service::Orders
+                    | Service::Analytics
+                    | Service::Ingress
+                    | Service::LagExporter
+            )
         ) {
             continue;
         }

@@ -67,19 +67,19 @@ async fn row(stack: &Stack, n: &Node) -> Result<NodeStatus, StackError> {
     } else {
         "-".into()
     };
-    let endpoint_port = match n.service {
-        Service::Postgres | Service::DbRouter => PG_PORT,
-        Service::Etcd => ETCD_PORT,
-        Service::Redis => REDIS_PORT,
-        Service::Broker => KAFKA_PORT,
-        Service::Proxy => PROXY_API_PORT,
+    let endpoint_port = match n.reference {
+        Some(Service::Postgres | Service::DbRouter) => PG_PORT,
+        Some(Service::Etcd) => ETCD_PORT,
+        Some(Service::Redis) => REDIS_PORT,
+        Some(Service::Broker) => KAFKA_PORT,
+        Some(Service::Proxy) => PROXY_API_PORT,
         _ => HTTP_PORT,
     };
     Ok(NodeStatus {
         name: n.name.clone(),
-        service: n.service.name().into(),
+        service: n.service.clone(),
         zone: n.zone.clone(),
-        role: n.service.role().into(),
+        role: n.role().unwrap_or("-").into(),
         state,
         health,
         endpoint: n.addr(endpoint_port).unwrap_or_default(),
@@ -106,7 +106,10 @@ async fn tcp_exchange(addr: &str, send: &[u8]) -> Option<Vec<u8>> {
 
 async fn health(n: &Node) -> String {
     let client = probe_client();
-    match n.service {
+    let Some(service) = n.reference else {
+        return "-".into();
+    };
+    match service {
         Service::Postgres => {
             let Some(addr) = n.addr(PATRONI_PORT) else {
                 return "unreachable".into();

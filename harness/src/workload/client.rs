@@ -1,6 +1,7 @@
 //! The load generator's HTTP/1.1 client and the requests it sends.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,10 +12,12 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
+use faultline_core::stack_file::{Request as StackRequest, Values, WriteId};
+
 use crate::measure::{Op, Outcome};
 
 /// Where the load goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// The reference stack's ingress (`http://127.0.0.1:port`): the mix of
     /// order and health requests.
@@ -27,6 +30,33 @@ pub enum Target {
         /// The URL.
         url: String,
     },
+    /// A stack file's requests against its entry URL, each picked by its
+    /// weight.
+    Requests {
+        /// The entry URL (no trailing `/`).
+        base: String,
+        /// The requests.
+        requests: Arc<Vec<StackRequest>>,
+    },
+}
+
+impl Target {
+    /// The base URL requests go to.
+    pub fn base(&self) -> &str {
+        match self {
+            Target::Stack { base } | Target::Requests { base, .. } => base,
+            Target::Plain { url } => url,
+        }
+    }
+
+    /// A URL the load generator checks before it starts.
+    pub fn probe_url(&self) -> String {
+        match self {
+            Target::Plain { url } => url.clone(),
+            Target::Stack { base } => format!("{base}/health"),
+            Target::Requests { base, .. } => format!("{base}/"),
+        }
+    }
 }
 
 /// Why a send failed before an answer arrived.
@@ -93,6 +123,7 @@ impl HttpClient {
         &self,
         method: Method,
         path_and_query: &str,
+        headers: &[(String, String)],
         body: Option<Bytes>,
     ) -> Result<(StatusCode, Bytes), SendError> {
         for attempt in 0..2 {
@@ -108,8 +139,14 @@ impl HttpClient {
                 .method(method.clone())
                 .uri(path_and_query)
                 .header(hyper::header::HOST, self.host.clone());
-            if body.is_some() {
+            let typed = headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+            if body.is_some() && !typed {
                 req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+            }
+            for (k, v) in headers {
+                req = req.header(k.as_str(), v.as_str());
             }
             let req = req
                 .body(Full::new(body.clone().unwrap_or_default()))
@@ -149,6 +186,36 @@ pub struct PreparedRequest {
     pub body: Option<Bytes>,
     /// The order id written or read, if any.
     pub order_id: Option<Uuid>,
+    /// Headers beyond `Host` (a stack file's).
+    pub headers: Vec<(String, String)>,
+    /// How its answer is judged.
+    pub expect: Expect,
+}
+
+/// How an answer is judged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// A reference service's answer: a 2xx whose body holds the order id.
+    Reference,
+    /// A stack file's request: one of these statuses, and this text in
+    /// the body.
+    Statuses {
+        /// The statuses that count as success.
+        success: Arc<[u16]>,
+        /// A text the body must contain.
+        body_contains: Option<String>,
+    },
+}
+
+impl Expect {
+    /// Whether a write answered with `status` was acknowledged.
+    pub fn acknowledges(&self, status: StatusCode) -> bool {
+        match self {
+            // A 2xx is an acknowledgement, whatever its body.
+            Expect::Reference => status.is_success(),
+            Expect::Statuses { success, .. } => success.contains(&status.as_u16()),
+        }
+    }
 }
 
 /// Builds the request for `op` against `target`. `read_id` is the order a
@@ -167,8 +234,12 @@ pub fn prepare(
                 uri: url.parse().ok()?,
                 body: None,
                 order_id: None,
+                headers: Vec::new(),
+                expect: Expect::Reference,
             })
         }
+        // A stack file's requests are prepared by `prepare_request`.
+        Target::Requests { .. } => return None,
         Target::Stack { base } => match (op, read_id) {
             (Op::GetOrder, Some(id)) => (
                 Op::GetOrder,
@@ -206,7 +277,57 @@ pub fn prepare(
         uri: path.parse().ok()?,
         body,
         order_id,
+        headers: Vec::new(),
+        expect: Expect::Reference,
     })
+}
+
+/// Builds a stack file's request `req` against `base`: its templates
+/// rendered with `new_id` as `{{id}}`, `seq` as `{{seq}}` and `recent` as
+/// `{{recent_id}}` (the caller picks another request when it needs a
+/// recent id and there is none).
+pub fn prepare_request(
+    base: &str,
+    req: &StackRequest,
+    new_id: Uuid,
+    seq: u64,
+    recent: Option<Uuid>,
+) -> Option<PreparedRequest> {
+    let id = new_id.to_string();
+    let recent_id = recent.map(|r| r.to_string()).unwrap_or_default();
+    let values = Values {
+        id: &id,
+        seq,
+        recent_id: &recent_id,
+    };
+    let writes = req.writes.is_some();
+    Some(PreparedRequest {
+        op: if writes { Op::Write } else { Op::Read },
+        method: Method::from_bytes(req.method.as_bytes()).ok()?,
+        uri: format!("{base}{}", req.path.render(values)).parse().ok()?,
+        body: req.body.as_ref().map(|b| Bytes::from(b.render(values))),
+        order_id: writes.then_some(new_id),
+        headers: req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.render(values)))
+            .collect(),
+        expect: Expect::Statuses {
+            success: req.success.clone().into(),
+            body_contains: req.body_contains.as_ref().map(|t| t.render(values)),
+        },
+    })
+}
+
+/// The text a stack file's write is stored under in its database, when it
+/// is more than the ledger's id (`writes = "order-{{id}}"` → `order-<id>`);
+/// `None` for `writes = "{{id}}"` or a request that does not write.
+pub fn write_key(req: &StackRequest, id: Uuid) -> Option<String> {
+    let id = id.to_string();
+    req.writes
+        .as_ref()
+        .map(|WriteId::Template(t)| t.render_id(&id))
+        .filter(|key| *key != id)
 }
 
 /// The database node a create's answer says acknowledged the write
@@ -218,6 +339,23 @@ pub fn acknowledging_node(body: &[u8]) -> Option<String> {
 
 /// Judges an answer: the status class, then the body against what was asked.
 pub fn judge(req: &PreparedRequest, status: StatusCode, body: &[u8]) -> Outcome {
+    if let Expect::Statuses {
+        success,
+        body_contains,
+    } = &req.expect
+    {
+        let found =
+            |text: &str| text.is_empty() || body.windows(text.len()).any(|w| w == text.as_bytes());
+        return if success.contains(&status.as_u16()) && body_contains.as_deref().is_none_or(found) {
+            Outcome::Ok
+        } else if status.is_server_error() {
+            Outcome::Http5xx
+        } else if status.is_client_error() {
+            Outcome::Http4xx
+        } else {
+            Outcome::WrongBody
+        };
+    }
     if status.is_server_error() {
         return Outcome::Http5xx;
     }
@@ -229,7 +367,7 @@ pub fn judge(req: &PreparedRequest, status: StatusCode, body: &[u8]) -> Outcome 
     }
     let want = req.order_id.map(|id| id.to_string());
     let ok = match req.op {
-        Op::Plain => true,
+        Op::Plain | Op::Write | Op::Read => true,
         Op::Health => serde_json::from_slice::<serde_json::Value>(body)
             .map(|v| v.get("status").is_some_and(|s| s.is_string()))
             .unwrap_or(false),

@@ -34,7 +34,7 @@ use uuid::Uuid;
 use crate::measure::{
     LedgerEntry, Op, Outcome, RequestRecord, Timeline, TimelineConfig, WriteOutcome,
 };
-pub use client::{HttpClient, SendError, Target};
+pub use client::{Expect, HttpClient, SendError, Target};
 pub use schedule::{Mix, Schedule};
 
 /// A failure of the load generator itself.
@@ -244,6 +244,30 @@ impl RecentIds {
     }
 }
 
+/// What a request sends: one of the reference mix's kinds, or one of a
+/// stack file's requests (by its place in the file).
+#[derive(Debug, Clone, Copy)]
+enum Pick {
+    Op(Op),
+    Request(usize),
+}
+
+/// A request's place, picked with probability weight / total weight.
+fn pick_by_weight(
+    requests: &[faultline_core::stack_file::Request],
+    rng: &mut impl rand::Rng,
+) -> usize {
+    let total: f64 = requests.iter().map(|r| r.weight).sum();
+    let mut x = rng.random::<f64>() * total;
+    for (k, r) in requests.iter().enumerate() {
+        if x < r.weight {
+            return k;
+        }
+        x -= r.weight;
+    }
+    requests.len().saturating_sub(1)
+}
+
 struct Shared {
     target: Target,
     timeout: Duration,
@@ -265,10 +289,7 @@ pub async fn run(
     clock: RunClock,
     opts: LoadOptions,
 ) -> Result<LoadOutput, WorkloadError> {
-    let probe_uri = match &target {
-        Target::Plain { url } => url.clone(),
-        Target::Stack { base } => format!("{base}/health"),
-    };
+    let probe_uri = target.probe_url();
     if probe_uri.parse::<hyper::Uri>().is_err() || !probe_uri.starts_with("http://") {
         return Err(WorkloadError::InvalidTarget(probe_uri));
     }
@@ -430,11 +451,11 @@ fn generate(
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
         let timer = pacer::PreciseTimer::new()?;
-        let base: hyper::Uri = match &shared.target {
-            Target::Plain { url } => url.parse(),
-            Target::Stack { base } => base.parse(),
-        }
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let base: hyper::Uri = shared
+            .target
+            .base()
+            .parse()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let client = HttpClient::new(&base, spec.timeout.min(Duration::from_secs(5)))
             .await
             .map(std::rc::Rc::new)
@@ -493,7 +514,10 @@ async fn pace(
         let Ok(permit) = shared.in_flight.clone().acquire_owned().await else {
             break;
         };
-        let op = spec.mix.pick(&mut rng);
+        let pick = match &shared.target {
+            Target::Requests { requests, .. } => Pick::Request(pick_by_weight(requests, &mut rng)),
+            _ => Pick::Op(spec.mix.pick(&mut rng)),
+        };
         // Never from the seed: a replay with the same seed on a stack that
         // kept an earlier run's rows would find this run's lost writes
         // "present" (same ids), and read them as kept. The seed fixes the
@@ -508,7 +532,7 @@ async fn pace(
             i,
             due,
             scheduled_us,
-            op,
+            pick,
             new_id,
         ));
         i += shards;
@@ -526,15 +550,36 @@ async fn one_request(
     i: u64,
     due: Instant,
     scheduled_us: u64,
-    op: Op,
+    pick: Pick,
     new_id: Uuid,
 ) {
-    let read_id = if op == Op::GetOrder {
-        sh.recent.lock().ok().and_then(|r| r.pick(i))
-    } else {
-        None
+    let recent = |i| sh.recent.lock().ok().and_then(|r| r.pick(i));
+    let (req, write_key) = match (pick, &sh.target) {
+        (Pick::Op(op), target) => {
+            let read_id = if op == Op::GetOrder { recent(i) } else { None };
+            (client::prepare(target, op, new_id, read_id), None)
+        }
+        (Pick::Request(k), Target::Requests { base, requests }) => {
+            let mut r = &requests[k];
+            let mut recent_id = None;
+            if r.needs_recent_id() {
+                recent_id = recent(i);
+                // Nothing acknowledged yet to read: write first (the stack
+                // file has a writing request whenever one needs a recent id).
+                if recent_id.is_none() {
+                    if let Some(w) = requests.iter().find(|q| q.writes.is_some()) {
+                        r = w;
+                    }
+                }
+            }
+            (
+                client::prepare_request(base, r, new_id, i, recent_id),
+                client::write_key(r, new_id),
+            )
+        }
+        (Pick::Request(_), _) => (None, None),
     };
-    let Some(req) = client::prepare(&sh.target, op, new_id, read_id) else {
+    let Some(req) = req else {
         return;
     };
     let started = Instant::now();
@@ -542,11 +587,12 @@ async fn one_request(
     let path = req.uri.path_and_query().map_or("/", |p| p.as_str());
     let result = tokio::time::timeout_at(
         deadline,
-        http.send(req.method.clone(), path, req.body.clone()),
+        http.send(req.method.clone(), path, &req.headers, req.body.clone()),
     )
     .await;
     let done = Instant::now();
     let mut acked_by = None;
+    let mut acknowledged = false;
     let (outcome, latency) = match result {
         Err(_) => (Outcome::Timeout, sh.timeout),
         Ok(Err(SendError::Connect)) => (Outcome::Connect, done - due),
@@ -555,13 +601,14 @@ async fn one_request(
             if req.op == Op::CreateOrder && status.is_success() {
                 acked_by = client::acknowledging_node(&body);
             }
+            acknowledged = req.expect.acknowledges(status);
             (client::judge(&req, status, &body), done - due)
         }
     };
-    let write = (req.op == Op::CreateOrder).then(|| {
+    let writes = matches!(req.op, Op::CreateOrder | Op::Write);
+    let write = writes.then(|| {
         let outcome = match outcome {
-            // A 2xx is an acknowledgement, whatever its body.
-            Outcome::Ok | Outcome::WrongBody => WriteOutcome::Acked {
+            _ if acknowledged => WriteOutcome::Acked {
                 at_us: sh.clock.offset_us(done),
             },
             Outcome::Http4xx => WriteOutcome::Rejected,
@@ -569,12 +616,13 @@ async fn one_request(
         };
         LedgerEntry {
             id: new_id,
+            key: write_key,
             scheduled_us,
             outcome,
             acked_by,
         }
     });
-    if outcome == Outcome::Ok && req.op == Op::CreateOrder {
+    if outcome == Outcome::Ok && writes {
         if let Ok(mut r) = sh.recent.lock() {
             r.push(new_id);
         }

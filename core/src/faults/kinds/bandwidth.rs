@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{End, Key, KeyType, Kind, Params, TargetRule};
+use super::{HOP_NEEDS_PROXY, End, Key, KeyType, Kind, Params, TargetRule};
 use crate::faults::target::{Direction, DIRECTIONS};
 use crate::source::FileError;
 
@@ -32,6 +32,7 @@ impl Kind for Bandwidth {
             ty: KeyType::Choice(DIRECTIONS),
         },
     ];
+    const ONLY_ON_OWN_STACK: Option<&'static str> = Some(HOP_NEEDS_PROXY);
 
     fn parse(p: &Params) -> Result<Self, FileError> {
         // A rate of 0 would be a black hole: say so rather than a bare

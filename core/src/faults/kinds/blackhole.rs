@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{End, Key, KeyType, Kind, Params, TargetRule};
+use super::{HOP_NEEDS_PROXY, End, Key, KeyType, Kind, Params, TargetRule};
 use crate::faults::target::{Direction, DIRECTIONS};
 use crate::source::FileError;
 
@@ -25,6 +25,7 @@ impl Kind for Blackhole {
         name: "direction",
         ty: KeyType::Choice(DIRECTIONS),
     }];
+    const ONLY_ON_OWN_STACK: Option<&'static str> = Some(HOP_NEEDS_PROXY);
 
     fn parse(p: &Params) -> Result<Self, FileError> {
         Ok(Blackhole {

@@ -15,6 +15,9 @@ impl Kind for CacheLoss {
     const END: End = End::RestartAfter;
     const TARGET: TargetRule = TargetRule::None;
     const KEYS: &'static [Key] = &[];
+    const ONLY_ON_OWN_STACK: Option<&'static str> = Some(
+        "it stops faultline's own Redis; stop yours with pod-kill on its service",
+    );
 
     fn parse(_: &Params) -> Result<Self, FileError> {
         Ok(CacheLoss)

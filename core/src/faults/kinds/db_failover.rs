@@ -37,6 +37,9 @@ impl Kind for DbFailover {
         name: "mode",
         ty: KeyType::Choice(&["kill-leader", "switchover"]),
     }];
+    const ONLY_ON_OWN_STACK: Option<&'static str> = Some(
+        "it asks Patroni on faultline's own PostgreSQL; to fail your database over, kill or isolate its primary (pod-kill, pod-pause, partition)",
+    );
 
     fn parse(p: &Params) -> Result<Self, FileError> {
         Ok(DbFailover {

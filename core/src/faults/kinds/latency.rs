@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{End, Key, KeyType, Kind, Params, TargetRule};
+use super::{HOP_NEEDS_PROXY, End, Key, KeyType, Kind, Params, TargetRule};
 use crate::faults::target::{Direction, DIRECTIONS};
 use crate::source::FileError;
 
@@ -42,6 +42,7 @@ impl Kind for Latency {
             ty: KeyType::Choice(DIRECTIONS),
         },
     ];
+    const ONLY_ON_OWN_STACK: Option<&'static str> = Some(HOP_NEEDS_PROXY);
 
     fn parse(p: &Params) -> Result<Self, FileError> {
         let latency = p

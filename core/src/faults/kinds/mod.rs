@@ -16,10 +16,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::target::{Count, Direction, Group, Role, Selector};
+use super::target::{Count, Direction, Group, Inventory, Role, Selector};
 use crate::measure::RtoMeasure;
 use crate::source::{FileError, Source};
-use crate::stack::{topology, Service, StackSettings};
+use crate::stack::topology;
 
 /// The registry of fault kinds: `Variant: module`, one line per kind. The
 /// module (a file beside this one, and one of the same name under the
@@ -73,6 +73,11 @@ pub trait Kind: Sized {
     /// Whether its end is a restore from the backup region (a failed
     /// restore leaves no database to wait for or to read).
     const RESTORES_FROM_BACKUP: bool = false;
+    /// Why it acts only on faultline's own stack (its mechanism needs the
+    /// stack's own wiring: the fault proxies, Patroni, the broker, the
+    /// backup region), if it does; a scenario for a stack faultline did not
+    /// create is refused with this reason.
+    const ONLY_ON_OWN_STACK: Option<&'static str> = None;
 
     /// Builds the fault from its keys, validated against the stack.
     fn parse(p: &Params) -> Result<Self, FileError>;
@@ -186,6 +191,9 @@ pub(crate) const SHARED_KEYS: [&str; 7] = [
     "permanent",
 ];
 
+/// Why a hop fault acts only on faultline's own stack.
+pub(crate) const HOP_NEEDS_PROXY: &str = "a hop fault acts in faultline's fault proxies, which a stack faultline did not create has none of; tc netem in the container's network namespace is not built yet (and this machine's kernel has no sch_netem): put faultline-proxy between the two services (README: \"Hop faults on your own stack\") or use packet-loss, partition or dns-failure";
+
 /// An example of a fault's two groups (`a` and `b`), for hints.
 pub(crate) const SIDES_EXAMPLE: &str = "a = { zones = [\"a\"] }, b = { zones = [\"b\", \"c\"] }";
 
@@ -223,7 +231,7 @@ struct RawGroup {
 /// for errors.
 pub struct Params<'a> {
     pub(crate) src: &'a Source,
-    pub(crate) stack: &'a StackSettings,
+    pub(crate) inventory: &'a Inventory,
     /// The fault's number in the file, from 1.
     pub(crate) n: usize,
     pub(crate) kind: &'static str,
@@ -249,8 +257,20 @@ impl Params<'_> {
     }
 
     /// The stack the scenario is validated against.
-    pub fn stack(&self) -> &StackSettings {
-        self.stack
+    pub fn inventory(&self) -> &Inventory {
+        self.inventory
+    }
+
+    fn zones_hint(&self) -> String {
+        if self.inventory.zones.is_empty() {
+            "the stack has no zones (its stack file's [zones] tells them)".to_string()
+        } else {
+            format!("the stack's zones are {}", self.inventory.zones.join(", "))
+        }
+    }
+
+    fn services_hint(&self) -> String {
+        format!("services are {}", self.inventory.services().join(", "))
     }
 
     fn value(&self, key: &str) -> Option<(usize, &toml::Value)> {
@@ -400,26 +420,24 @@ impl Params<'_> {
             .map_err(|_| self.wrong(at, key, "{ zones = [...] } or { services = [...] }"))?;
         let mut out = Group::default();
         for z in &raw.zones {
-            if !self.stack.zones.contains(z) {
+            if !self.inventory.zones.contains(z) {
                 return Err(self.err(
                     at,
                     format!("unknown zone {z:?} in {key}"),
-                    format!("zones: {}", self.stack.zones.join(", ")),
+                    self.zones_hint(),
                 ));
             }
             out.zones.push(z.clone());
         }
         for s in &raw.services {
-            out.services.push(Service::from_name(s).ok_or_else(|| {
-                self.err(
+            if !self.inventory.nodes.iter().any(|n| &n.service == s) {
+                return Err(self.err(
                     at,
                     format!("unknown service {s:?} in {key}"),
-                    format!(
-                        "services are {}",
-                        Service::ALL.map(Service::name).join(", ")
-                    ),
-                )
-            })?);
+                    self.services_hint(),
+                ));
+            }
+            out.services.push(s.clone());
         }
         if out.zones.is_empty() && out.services.is_empty() {
             return Err(self.err(at, format!("{key} is empty"), "give zones or services"));
@@ -429,7 +447,7 @@ impl Params<'_> {
 
     /// The target's zone (`target = { zone = "a" }`).
     pub fn zone(&self) -> Result<String, FileError> {
-        let zones = format!("zones: {}", self.stack.zones.join(", "));
+        let zones = self.zones_hint();
         let (at, t) = self.target.ok_or_else(|| {
             self.err(
                 self.at,
@@ -451,23 +469,23 @@ impl Params<'_> {
     }
 
     fn known_zone(&self, z: &Spanned<String>) -> Result<String, FileError> {
-        if self.stack.zones.contains(z.get_ref()) {
+        if self.inventory.zones.contains(z.get_ref()) {
             Ok(z.get_ref().clone())
         } else {
             Err(self.err(
                 z.span().start,
                 format!("unknown zone {:?}", z.get_ref()),
-                format!("the stack's zones are {}", self.stack.zones.join(", ")),
+                self.zones_hint(),
             ))
         }
     }
 
     /// The target's hop (`target = { hop = "orders->postgres" }`).
     pub fn hop(&self) -> Result<String, FileError> {
-        let hops = format!(
-            "hops: {}",
-            topology::hop_names(&self.stack.zones).join(", ")
-        );
+        // Kinds that take a hop act only on faultline's own stack, and the
+        // scenario parser refuses them elsewhere before they get here.
+        let zones = self.inventory.zones.as_slice();
+        let hops = format!("hops: {}", topology::hop_names(zones).join(", "));
         let (at, t) = self.target.ok_or_else(|| {
             self.err(
                 self.at,
@@ -485,7 +503,7 @@ impl Params<'_> {
                 hops.clone(),
             )
         })?;
-        if topology::hop(h.get_ref(), &self.stack.zones).is_none() {
+        if topology::hop(h.get_ref(), zones).is_none() {
             return Err(self.err(
                 h.span().start,
                 format!("unknown hop {:?}", h.get_ref()),
@@ -513,19 +531,23 @@ impl Params<'_> {
                 "target containers with service, zone, role, name and count",
             ));
         }
+        let roles = self.inventory.roles();
         let role = t
             .role
             .as_ref()
             .map(|r| match r.get_ref().as_str() {
+                _ if roles.is_empty() => Err(self.err(
+                    r.span().start,
+                    "a stack faultline did not create has no roles",
+                    "name its service (or zone, or name) instead",
+                )),
                 "leader" => Ok(Role::Leader),
                 "replica" => Ok(Role::Replica),
-                label if Service::ALL.iter().any(|s| s.role() == label) => {
-                    Ok(Role::Label(label.to_string()))
-                }
+                label if roles.iter().any(|r| r == label) => Ok(Role::Label(label.to_string())),
                 other => Err(self.err(
                     r.span().start,
                     format!("unknown role {other:?}"),
-                    "roles are leader, replica, app, db, dcs, router, cache, broker, proxy, ingress",
+                    format!("roles are leader, replica, {}", roles.join(", ")),
                 )),
             })
             .transpose()?;
@@ -546,18 +568,42 @@ impl Params<'_> {
             .service
             .as_ref()
             .map(|s| {
-                Service::from_name(s.get_ref()).ok_or_else(|| {
-                    self.err(
+                if self
+                    .inventory
+                    .nodes
+                    .iter()
+                    .any(|n| &n.service == s.get_ref())
+                {
+                    Ok(s.get_ref().clone())
+                } else {
+                    Err(self.err(
                         s.span().start,
                         format!("unknown service {:?}", s.get_ref()),
-                        format!(
-                            "services are {}",
-                            Service::ALL.map(Service::name).join(", ")
-                        ),
-                    )
-                })
+                        self.services_hint(),
+                    ))
+                }
             })
             .transpose()?;
+        if let Some(name) = &t.name {
+            if !self
+                .inventory
+                .nodes
+                .iter()
+                .any(|n| &n.name == name.get_ref())
+            {
+                let names: Vec<&str> = self
+                    .inventory
+                    .nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect();
+                return Err(self.err(
+                    name.span().start,
+                    format!("no container is named {:?}", name.get_ref()),
+                    format!("names are {}", names.join(", ")),
+                ));
+            }
+        }
         let sel = Selector {
             service,
             zone: t.zone.as_ref().map(|z| self.known_zone(z)).transpose()?,
@@ -572,10 +618,7 @@ impl Params<'_> {
                 "narrow it: service, zone, role or name",
             ));
         }
-        let matches = topology::nodes(self.stack)
-            .iter()
-            .filter(|node| sel.matches_static(&node.name, node.service, &node.zone))
-            .count();
+        let matches = self.inventory.matching(&sel).count();
         if matches == 0 {
             return Err(self.err(
                 at,
@@ -619,8 +662,8 @@ pub(crate) fn selector_label(kind: &str, s: &Selector) -> String {
     if let Some(n) = &s.name {
         parts.push(n.clone());
     }
-    if let Some(sv) = s.service {
-        parts.push(sv.name().to_string());
+    if let Some(sv) = &s.service {
+        parts.push(sv.clone());
     }
     if let Some(r) = &s.role {
         parts.push(match r {
@@ -638,6 +681,6 @@ pub(crate) fn selector_label(kind: &str, s: &Selector) -> String {
 /// The label of a partition side (`zone a+orders`).
 pub(crate) fn group_label(g: &Group) -> String {
     let mut v: Vec<String> = g.zones.iter().map(|z| format!("zone {z}")).collect();
-    v.extend(g.services.iter().map(|s| s.name().to_string()));
+    v.extend(g.services.iter().cloned());
     v.join("+")
 }

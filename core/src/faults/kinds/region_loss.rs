@@ -34,6 +34,9 @@ impl Kind for RegionLoss {
             ty: KeyType::Bool,
         },
     ];
+    const ONLY_ON_OWN_STACK: Option<&'static str> = Some(
+        "it destroys faultline's own database and restores it from the backup region faultline keeps; a stack of yours has no backup region faultline knows",
+    );
     const RTO: RtoMeasure = RtoMeasure::FirstWrite;
     const RESTORES_FROM_BACKUP: bool = true;
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{End, Key, Kind, Params, TargetRule};
+use super::{HOP_NEEDS_PROXY, End, Key, Kind, Params, TargetRule};
 use crate::source::FileError;
 
 /// Reset a hop's connections.
@@ -19,6 +19,7 @@ impl Kind for Reset {
     const END: End = End::Duration;
     const TARGET: TargetRule = TargetRule::Hop;
     const KEYS: &'static [Key] = &[];
+    const ONLY_ON_OWN_STACK: Option<&'static str> = Some(HOP_NEEDS_PROXY);
 
     fn parse(p: &Params) -> Result<Self, FileError> {
         Ok(Reset { hop: p.hop()? })

@@ -2,19 +2,22 @@
 //! Compose tool puts on every container it starts. Read only: nothing here
 //! changes a container.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
 
 use faultline_core::stack_file::starter::FoundService;
+use faultline_core::stack_file::Zones;
 
 use super::Engine;
-use crate::platform::PlatformError;
+use crate::platform::{Node, PlatformError};
 
 /// The Compose tool's label naming a container's project.
 pub const LABEL_PROJECT: &str = "com.docker.compose.project";
 /// The Compose tool's label naming a container's service.
 pub const LABEL_SERVICE: &str = "com.docker.compose.service";
+/// The Compose tool's label numbering a service's containers from 1.
+pub const LABEL_NUMBER: &str = "com.docker.compose.container-number";
 
 fn is_running(c: &ContainerSummary) -> bool {
     c.state == Some(ContainerSummaryStateEnum::RUNNING)
@@ -57,6 +60,68 @@ pub async fn services(engine: &Engine, project: &str) -> Result<Vec<FoundService
         );
     }
     Ok(by_name.into_values().collect())
+}
+
+/// The running containers of Compose project `project` as nodes a fault can
+/// act on, sorted by name: each named `<service>-<number>` (the Compose
+/// tool's container number, the same in every Compose version), its zone
+/// told as `zones` says (empty when it has none). Nothing outside the
+/// project is ever listed.
+pub async fn nodes(
+    engine: &Engine,
+    project: &str,
+    zones: &Zones,
+) -> Result<Vec<Node>, PlatformError> {
+    let filter = format!("{LABEL_PROJECT}={project}");
+    let mut nodes = Vec::new();
+    for c in engine.containers(&[filter]).await? {
+        if !is_running(&c) {
+            continue;
+        }
+        let labels = c.labels.clone().unwrap_or_default();
+        // Checked again: the label filter is the engine's, and nothing
+        // outside the project may ever be a target.
+        if labels.get(LABEL_PROJECT).map(String::as_str) != Some(project) {
+            continue;
+        }
+        let Some(service) = labels.get(LABEL_SERVICE).cloned() else {
+            continue;
+        };
+        let number = labels
+            .get(LABEL_NUMBER)
+            .cloned()
+            .unwrap_or_else(|| "1".into());
+        let Some(container) = c
+            .names
+            .as_ref()
+            .and_then(|n| n.first())
+            .map(|n| n.trim_start_matches('/').to_string())
+        else {
+            continue;
+        };
+        let zone = match zones {
+            Zones::None => String::new(),
+            Zones::Label(key) => labels.get(key).cloned().unwrap_or_default(),
+            Zones::Map(map) => map.get(&service).cloned().unwrap_or_default(),
+        };
+        let ports: HashMap<u16, u16> = c
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| Some((p.private_port, p.public_port?)))
+            .collect();
+        nodes.push(Node {
+            name: format!("{service}-{number}"),
+            container,
+            service,
+            reference: None,
+            zone,
+            host: engine.published.reach.clone(),
+            ports,
+        });
+    }
+    nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(nodes)
 }
 
 /// The Compose projects with running containers on the engine, sorted.

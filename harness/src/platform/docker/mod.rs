@@ -615,6 +615,27 @@ impl Engine {
             })
     }
 
+    /// A container's addresses on every network it is on, sorted.
+    pub async fn ip_addresses(&self, container: &str) -> Result<Vec<String>, PlatformError> {
+        let inspect = self.inspect(container).await?;
+        let mut ips: Vec<String> = inspect
+            .network_settings
+            .and_then(|n| n.networks)
+            .unwrap_or_default()
+            .into_values()
+            .filter_map(|e| e.ip_address)
+            .filter(|ip| !ip.is_empty())
+            .collect();
+        ips.sort();
+        if ips.is_empty() {
+            return Err(PlatformError::NotFound {
+                operation: "finding the network addresses of",
+                target: container.to_string(),
+            });
+        }
+        Ok(ips)
+    }
+
     /// Containers (running or not) whose labels match every `key=value`
     /// filter (or bare `key`, for "has this label").
     pub async fn containers(
@@ -775,7 +796,8 @@ impl Engine {
         Ok(Node {
             name: spec.name.clone(),
             container,
-            service: spec.service,
+            service: spec.service.name().to_string(),
+            reference: Some(spec.service),
             zone: spec.zone.clone(),
             host: self.published.reach.clone(),
             ports: create.publish.iter().copied().collect(),
@@ -848,7 +870,8 @@ impl Engine {
                 node: Node {
                     name: labels.get(LABEL_NAME).cloned().unwrap_or_default(),
                     container,
-                    service,
+                    service: service.name().to_string(),
+                    reference: Some(service),
                     zone: labels.get(LABEL_ZONE).cloned().unwrap_or_default(),
                     host: self.published.reach.clone(),
                     ports,

@@ -1,7 +1,6 @@
-//! A stack faultline did not create, as its stack file describes it. Here:
-//! its write check — which acknowledged writes its database holds — read
-//! with `psql` inside the stack's own database containers, or over the
-//! stack file's connection string. Read only.
+//! A user's stack's write check: which acknowledged writes its database
+//! holds, read with `psql` inside the stack's own database containers, or
+//! over the stack file's connection string. Read only.
 
 use std::collections::BTreeSet;
 
