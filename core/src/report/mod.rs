@@ -531,6 +531,9 @@ pub fn fmt_rto(f: &FaultRecord) -> String {
 /// 10 late (worst 45.2 s, p99 12.0 s), 3 lost (2 not-consumed, 1
 /// never-relayed); 0 duplicated`.
 pub fn fmt_events(e: &EventSummary) -> String {
+    if let Some(why) = &e.not_measured {
+        return format!("not measured ({why})");
+    }
     let mut s = format!("{} expected: {} on time", e.expected, e.on_time);
     if e.late > 0 {
         s.push_str(&format!(", {} late", e.late));
