@@ -525,6 +525,119 @@ mod tests {
 
     const HEAD: &str = "name = \"t\"\n[load]\nrate = 100\nduration = \"60s\"\n";
 
+    /// A user's stack: two app replicas in zones a and b, a database in b.
+    fn user_inventory(zones: bool) -> Inventory {
+        use crate::faults::target::InventoryNode;
+        let node = |name: &str, service: &str, zone: &str| InventoryNode {
+            name: name.into(),
+            service: service.into(),
+            role: None,
+            zone: if zones { zone.into() } else { String::new() },
+        };
+        Inventory {
+            zones: if zones {
+                vec!["a".into(), "b".into()]
+            } else {
+                Vec::new()
+            },
+            nodes: vec![
+                node("app-1", "app", "a"),
+                node("app-2", "app", "b"),
+                node("db-1", "db", "b"),
+            ],
+            reference: None,
+        }
+    }
+
+    fn on_user_stack(fault: &str, zones: bool) -> Result<Scenario, FileError> {
+        Scenario::parse_for(
+            &Source {
+                path: "s.toml".into(),
+                text: format!("{HEAD}[[fault]]\n{fault}"),
+            },
+            &user_inventory(zones),
+        )
+    }
+
+    #[test]
+    fn on_a_users_stack_targets_name_its_services_zones_and_containers() {
+        let s = on_user_stack(
+            "kind = \"pod-kill\"\nat = \"10s\"\ntarget = { service = \"app\", count = 2 }\nrestart_after = \"5s\"\n",
+            true,
+        )
+        .unwrap();
+        assert_eq!(s.faults[0].spec.label(), "pod-kill app");
+        on_user_stack(
+            "kind = \"az-outage\"\nat = \"10s\"\ntarget = { zone = \"b\" }\nduration = \"5s\"\n",
+            true,
+        )
+        .unwrap();
+        on_user_stack(
+            "kind = \"partition\"\nat = \"10s\"\na = { services = [\"app\"] }\nb = { services = [\"db\"] }\nduration = \"5s\"\n",
+            false,
+        )
+        .unwrap();
+
+        let e = on_user_stack(
+            "kind = \"pod-kill\"\nat = \"10s\"\ntarget = { service = \"ap\" }\nrestart_after = \"5s\"\n",
+            true,
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (8, 22), "{e}");
+        assert!(e.hint.contains("app, db"), "{e}");
+        let e = on_user_stack(
+            "kind = \"pod-pause\"\nat = \"10s\"\ntarget = { name = \"app-9\" }\nduration = \"5s\"\n",
+            true,
+        )
+        .unwrap_err();
+        assert!(e.hint.contains("app-1, app-2, db-1"), "{e}");
+        let e = on_user_stack(
+            "kind = \"pod-kill\"\nat = \"10s\"\ntarget = { service = \"db\", zone = \"a\" }\nrestart_after = \"5s\"\n",
+            true,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("matches no container"), "{e}");
+        let e = on_user_stack(
+            "kind = \"pod-kill\"\nat = \"10s\"\ntarget = { role = \"leader\" }\nrestart_after = \"5s\"\n",
+            true,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("no roles"), "{e}");
+        let e = on_user_stack(
+            "kind = \"az-outage\"\nat = \"10s\"\ntarget = { zone = \"a\" }\nduration = \"5s\"\n",
+            false,
+        )
+        .unwrap_err();
+        assert!(e.hint.contains("no zones"), "{e}");
+    }
+
+    #[test]
+    fn kinds_that_need_faultlines_own_wiring_are_refused_on_a_users_stack_with_the_reason() {
+        let e = on_user_stack(
+            "kind = \"latency\"\nat = \"10s\"\ntarget = { hop = \"app->db\" }\nlatency = \"100ms\"\nduration = \"5s\"\n",
+            true,
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (6, 8), "{e}");
+        assert!(e.message.contains("only on faultline's own stack"), "{e}");
+        assert!(
+            e.hint.contains("netem") && e.hint.contains("faultline-proxy"),
+            "{e}"
+        );
+        for kind in ["db-failover", "broker-loss", "cache-loss", "region-loss"] {
+            let e = on_user_stack(
+                &format!("kind = \"{kind}\"\nat = \"10s\"\nduration = \"5s\"\n"),
+                true,
+            )
+            .unwrap_err();
+            assert!(
+                e.message.contains("only on faultline's own stack"),
+                "{kind}: {e}"
+            );
+            assert!(!e.hint.is_empty(), "{kind}: {e}");
+        }
+    }
+
     #[test]
     fn a_complete_scenario_validates() {
         let s = parse(&format!(
