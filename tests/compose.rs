@@ -371,6 +371,11 @@ async fn the_compose_shop_serves_and_init_describes_it() {
         "the unrelated project is untouched"
     );
 
+    // A run killed (SIGKILL) while a fault is in force leaves it in force;
+    // its undo log on disk lets faultline put it back (as `faultline clean`
+    // and the next run on the project do).
+    killed_run_is_undone(&engine, &stack_file).await;
+
     // A scenario naming a service the project does not have is refused
     // before anything is touched, with the names there are.
     let typo = std::env::temp_dir().join(format!("faultline-typo-{}.toml", std::process::id()));
@@ -524,4 +529,75 @@ impl Drop for Bystander {
         self.project.compose(&["down", "-v", "--remove-orphans"]);
         let _ = std::fs::remove_file(&self.project.file);
     }
+}
+
+/// Runs the `faultline` binary (built beside this test) with a scenario
+/// that freezes app-c, SIGKILLs it while app-c is frozen, and checks that
+/// the undo log puts app-c back.
+async fn killed_run_is_undone(engine: &faultline::platform::docker::Engine, stack_file: &Path) {
+    let bin = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("faultline");
+    assert!(
+        bin.exists(),
+        "the faultline binary is built: {}",
+        bin.display()
+    );
+    let scenario =
+        std::env::temp_dir().join(format!("faultline-pause-{}.toml", std::process::id()));
+    std::fs::write(
+        &scenario,
+        "name = \"pause-app-c\"\n[load]\nrate = 10\nduration = \"40s\"\n\n[[fault]]\nkind = \"pod-pause\"\nat = \"3s\"\ntarget = { service = \"app-c\" }\nduration = \"30s\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(&bin)
+        .arg("run")
+        .arg(&scenario)
+        .arg("--stack")
+        .arg(stack_file)
+        .arg("--out")
+        .arg(std::env::temp_dir().join(format!("faultline-killed-{}", std::process::id())))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let app_c = service_container(engine, "app-c").await;
+    eventually(Duration::from_secs(60), "the run freezes app-c", || async {
+        (engine.state(&app_c).await.ok()?.status == "paused").then_some(())
+    })
+    .await;
+    // Give the log its line (written right after the engine's call).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_file(&scenario);
+    assert_eq!(
+        engine.state(&app_c).await.unwrap().status,
+        "paused",
+        "left frozen"
+    );
+    let log = dirs_undo().join(format!("faultline-test-shop.{}.jsonl", child.id()));
+    assert!(log.exists(), "the killed run's undo log: {}", log.display());
+
+    let platform = faultline::platform::Platform::Docker(engine.clone());
+    let r = faultline::userstack::undo::recover(&platform, Some("faultline-test-shop")).await;
+    assert_eq!(
+        r.undone,
+        vec![("faultline-test-shop".to_string(), 1)],
+        "{r:?}"
+    );
+    assert!(r.failed.is_empty(), "{r:?}");
+    assert_eq!(
+        engine.state(&app_c).await.unwrap().status,
+        "running",
+        "thawed"
+    );
+    assert!(!log.exists(), "the log is gone once everything is back");
+}
+
+fn dirs_undo() -> PathBuf {
+    faultline::project::cache_dir().join("undo")
 }

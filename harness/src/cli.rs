@@ -504,6 +504,9 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             let platform = Platform::connect(cli.allow_remote).await?;
             let removed = platform.sweep(None).await?;
             println!("removed {removed} containers, networks and volumes labelled faultline.run");
+            // Faults a killed run left in a stack faultline did not create.
+            let recovered = crate::userstack::undo::recover(&platform, None).await;
+            crate::userstack::run::report_recovered(&recovered)?;
             if images {
                 // Images are Docker's, whatever runs them.
                 let engine = Engine::connect(cli.allow_remote).await?;

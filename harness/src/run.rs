@@ -29,6 +29,7 @@ use crate::scenario::Scenario;
 use crate::source::{FileError, Source};
 use crate::stack::{self, ready, Owner, Stack, UpOptions};
 use crate::targets::{self, CheckKind, Profile};
+use crate::userstack::undo::UndoLog;
 use crate::verdict::{self, Verdict};
 use crate::workload::{self, verify, LoadOptions, LoadSpec, RunClock, Schedule, Target};
 
@@ -330,6 +331,7 @@ pub async fn run_on(
         opts,
         seed,
         interrupt,
+        None,
     )
     .await?;
     say(
@@ -596,7 +598,24 @@ pub(crate) async fn drive(
     opts: &RunOptions,
     seed: u64,
     interrupt: &mut Interrupt,
+    undo: Option<UndoLog>,
 ) -> Result<Driven, Error> {
+    // What is in force, on disk as it happens (a user's stack: see
+    // `userstack::undo`); kept when a revert failed, for `faultline clean`.
+    let undo: Option<Arc<Mutex<UndoLog>>> = undo.map(|u| Arc::new(Mutex::new(u)));
+    let revert_failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let note_revert = {
+        let (undo, revert_failed) = (undo.clone(), revert_failed.clone());
+        move |id: usize, ok: bool| {
+            if !ok {
+                revert_failed.store(true, Ordering::Relaxed);
+            } else if let Some(u) = &undo {
+                if let Ok(mut u) = u.lock() {
+                    let _ = u.reverted(id);
+                }
+            }
+        }
+    };
     let stop = load_opts.stop.clone();
     let progress = load_opts.progress.clone();
     let load = tokio::spawn({
@@ -619,6 +638,7 @@ pub(crate) async fn drive(
             journal.clone(),
             cancel_rx.clone(),
         );
+        let (undo, note_revert) = (undo.clone(), note_revert.clone());
         let quiet = opts.quiet;
         fault_tasks.push(tokio::spawn(async move {
             let at = tokio::time::Instant::from_std(clock.start + step.at);
@@ -671,6 +691,9 @@ pub(crate) async fn drive(
                 });
             }
             let Ok(fault) = result else { return };
+            if let Some(Ok(mut u)) = undo.as_ref().map(|u| u.lock()) {
+                let _ = u.injected(id, &fault.revert);
+            }
             if let Ok(mut a) = active.lock() {
                 a.insert(id, fault.clone());
             }
@@ -694,6 +717,7 @@ pub(crate) async fn drive(
                 }
                 let requested_us = clock.now_us();
                 let r = faults::revert(&ctx, &fault).await;
+                note_revert(id, r.is_ok());
                 let at_us = clock.now_us();
                 if !quiet {
                     match &r {
@@ -764,6 +788,7 @@ pub(crate) async fn drive(
         }
         let requested_us = clock.now_us();
         let r = faults::revert(&ctx, &f).await;
+        note_revert(f.id, r.is_ok());
         if let Ok(mut j) = journal.lock() {
             j.reverted(
                 f.id,
@@ -785,6 +810,15 @@ pub(crate) async fn drive(
         .lock()
         .map(|j| j.entries.clone())
         .unwrap_or_default();
+    // Everything is back (a permanent fault stays, as asked): the log has
+    // nothing left for `faultline clean`.
+    if !revert_failed.load(Ordering::Relaxed) {
+        if let Some(u) = undo.and_then(|u| Arc::try_unwrap(u).ok()) {
+            if let Ok(u) = u.into_inner() {
+                u.finish();
+            }
+        }
+    }
     Ok(Driven {
         out,
         entries,

@@ -229,7 +229,8 @@ impl Cut {
 }
 
 /// A node's CPU limit as the platform had it, to put back exactly.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum CpuRestore {
     /// Docker's three ways to say it (0: not set).
     Docker {

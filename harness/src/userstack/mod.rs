@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod run;
+pub mod undo;
 
 pub use check::{present, WriteCheckError};
 

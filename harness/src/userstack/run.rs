@@ -16,6 +16,7 @@ use uuid::Uuid;
 use faultline_core::faults::target::Inventory;
 use faultline_core::stack_file::{Place, StackFile, Targets};
 
+use super::undo::{self, UndoLog};
 use super::{engine, present};
 use crate::error::Error;
 use crate::faults::Action;
@@ -201,6 +202,14 @@ pub async fn execute(
         eprint!("{}", describe(&plan, stack, inventory));
     }
     let (dir, journal) = run::open_report(opts, &scenario.name, &plan)?;
+    // What faults change in the project is on disk before the run goes on,
+    // so that a killed run's leftovers are found and undone.
+    let undo = UndoLog::create(&stack.run).map_err(|e| {
+        Error::Environment(format!(
+            "cannot keep the undo log in {}: {e}",
+            crate::project::cache_dir().join("undo").display()
+        ))
+    })?;
     let good = run::good_latency(scenario, profile);
     let spec = run::load_spec(scenario, seed);
     let target = Target::Requests {
@@ -232,6 +241,7 @@ pub async fn execute(
         opts,
         seed,
         interrupt,
+        Some(undo),
     )
     .await?;
     let mut notes = vec![format!(
@@ -336,6 +346,11 @@ pub async fn run_file(
         super::up(engine(&platform), &file, Duration::from_secs(180)).await?
     };
     let result = async {
+        let Place::Compose { project, .. } = &file.place;
+        // What a killed run on this project left is put back first.
+        if !opts.dry_run {
+            report_recovered(&undo::recover(&platform, Some(project)).await)?;
+        }
         let (stack, inventory) = super::attach(&platform, &file, &src).await?;
         let scenario = Scenario::load_file_for(scenario, &inventory)?;
         execute(
@@ -356,4 +371,20 @@ pub async fn run_file(
         }
     }
     result
+}
+
+/// Says what [`undo::recover`] put back; an undo that failed stops the run
+/// (the project is not as its owner left it).
+pub fn report_recovered(r: &undo::Recovered) -> Result<(), Error> {
+    for (project, n) in &r.undone {
+        eprintln!("put back {n} fault(s) a killed run left in Compose project {project}");
+    }
+    if r.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Environment(format!(
+            "could not put back what a killed run left: {}",
+            r.failed.join("; ")
+        )))
+    }
 }
