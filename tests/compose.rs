@@ -294,6 +294,10 @@ async fn the_compose_shop_serves_and_init_describes_it() {
         state.started_unix_ms.unwrap() > before_kill_ms,
         "app-a was killed and started again during the run"
     );
+    assert!(
+        state.restarts >= 1,
+        "the kill is a crash: app-a's own restart policy (unless-stopped) brought it back"
+    );
 
     let outage = drill("zone-outage.toml", &stack_file).await;
     let f = only_fault(&outage);

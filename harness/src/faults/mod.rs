@@ -238,6 +238,23 @@ pub(crate) async fn kill_all(stack: &Stack, containers: &[String]) -> Result<Rev
     Ok(Revert::Start(containers.to_vec()))
 }
 
+/// Crashes `containers` at once (their main processes SIGKILLed) and
+/// returns the revert that starts again whichever their own restart policy
+/// has not brought back by then.
+pub(crate) async fn crash_all(stack: &Stack, containers: &[String]) -> Result<Revert, FaultError> {
+    let platform = stack.platform();
+    let results =
+        futures_util::future::join_all(containers.iter().map(|c| platform.crash(c))).await;
+    for r in results {
+        match r {
+            Ok(()) => {}
+            Err(e) if e.is_already_in_state() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Revert::Start(containers.to_vec()))
+}
+
 /// The container of the single node of `service`.
 pub(crate) fn only(stack: &Stack, service: Service, label: &str) -> Result<String, FaultError> {
     stack

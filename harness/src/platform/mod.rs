@@ -328,6 +328,15 @@ impl Platform {
         }
     }
 
+    /// Kills a node's main process as a crash would, so that the node's own
+    /// restart policy decides whether it comes back (a node faultline did
+    /// not create: its owner's policy is part of what the drill measures).
+    pub async fn crash(&self, node: &str) -> Result<(), PlatformError> {
+        match self {
+            Platform::Docker(e) => e.crash(node).await,
+        }
+    }
+
     /// Freezes every process of a node.
     pub async fn pause(&self, node: &str) -> Result<(), PlatformError> {
         match self {

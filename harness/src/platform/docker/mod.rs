@@ -378,6 +378,50 @@ impl Engine {
             .map_err(state_change("killing container", container))
     }
 
+    /// SIGKILLs a container's main process from the host, as a crash
+    /// would: the engine sees it die (not stopped by hand), so the
+    /// container's own restart policy decides whether it comes back — where
+    /// [`Engine::kill`] counts as stopped by hand and is never restarted.
+    /// Returns once the engine saw the process die (it may already have
+    /// restarted it). The process id is the host's: a local engine only.
+    pub async fn crash(&self, container: &str) -> Result<(), PlatformError> {
+        let before = self.state(container).await?;
+        if !before.running {
+            return Err(PlatformError::AlreadyInState {
+                operation: "crashing container",
+                target: container.to_string(),
+            });
+        }
+        let pid = self.pid(container).await?;
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .map_err(|e| PlatformError::Failed {
+            operation: "crashing container",
+            target: container.to_string(),
+            reason: format!("SIGKILL to its process {pid}: {e}"),
+        })?;
+        let died = crate::poll::until(
+            Duration::from_millis(10),
+            Duration::from_secs(5),
+            || async {
+                match self.state(container).await {
+                    Ok(s) if s.running && s.started_unix_ms == before.started_unix_ms => {
+                        crate::poll::Attempt::NotYet(())
+                    }
+                    _ => crate::poll::Attempt::Done(()),
+                }
+            },
+        )
+        .await;
+        died.map_err(|_| PlatformError::Failed {
+            operation: "crashing container",
+            target: container.to_string(),
+            reason: "its process was killed but the engine still shows it running after 5 s".into(),
+        })
+    }
+
     /// Freezes every process of a container.
     pub async fn pause(&self, container: &str) -> Result<(), PlatformError> {
         self.docker
