@@ -283,18 +283,18 @@ pub fn prepare(
 }
 
 /// Builds a stack file's request `req` against `base`: its templates
-/// rendered with `new_id` as `{{id}}`, `seq` as `{{seq}}` and `recent` as
-/// `{{recent_id}}` (the caller picks another request when it needs a
-/// recent id and there is none).
+/// rendered with `new_id` as `{{id}}`, `seq` as `{{seq}}` and `recent` (an
+/// acknowledged write's id as stored) as `{{recent_id}}` (the caller picks
+/// another request when it needs a recent id and there is none).
 pub fn prepare_request(
     base: &str,
     req: &StackRequest,
     new_id: Uuid,
     seq: u64,
-    recent: Option<Uuid>,
+    recent: Option<String>,
 ) -> Option<PreparedRequest> {
     let id = new_id.to_string();
-    let recent_id = recent.map(|r| r.to_string()).unwrap_or_default();
+    let recent_id = recent.unwrap_or_default();
     let values = Values {
         id: &id,
         seq,
@@ -393,6 +393,61 @@ mod tests {
         Target::Stack {
             base: "http://127.0.0.1:8080".into(),
         }
+    }
+
+    #[test]
+    fn a_stack_files_request_is_rendered_and_judged_by_its_own_statuses_and_body() {
+        let src = crate::source::Source {
+            path: "s.toml".into(),
+            text: r#"name = "s"
+entry = "http://127.0.0.1:1"
+[compose]
+project = "p"
+[[request]]
+name = "create"
+method = "POST"
+path = "/orders"
+body = '{"id": "order-{{id}}", "n": {{seq}}}'
+headers = { x-shop = "{{id}}" }
+success = [201]
+writes = "order-{{id}}"
+[[request]]
+name = "get"
+path = "/orders/{{recent_id}}"
+success = [200]
+body_contains = "{{recent_id}}"
+"#
+            .into(),
+        };
+        let file = faultline_core::stack_file::StackFile::parse(&src).unwrap();
+        let id = Uuid::from_u128(7);
+        let create = prepare_request(&file.entry, &file.requests[0], id, 3, None).unwrap();
+        assert_eq!(create.op, Op::Write);
+        assert_eq!(create.method, Method::POST);
+        assert_eq!(create.uri.to_string(), "http://127.0.0.1:1/orders");
+        let body = String::from_utf8(create.body.clone().unwrap().to_vec()).unwrap();
+        assert_eq!(body, format!(r#"{{"id": "order-{id}", "n": 3}}"#));
+        assert_eq!(create.headers, vec![("x-shop".to_string(), id.to_string())]);
+        let key = write_key(&file.requests[0], id).unwrap();
+        assert_eq!(key, format!("order-{id}"));
+        assert_eq!(judge(&create, StatusCode::CREATED, b""), Outcome::Ok);
+        // Another 2xx than the ones listed is not a success, nor a write.
+        assert_eq!(judge(&create, StatusCode::OK, b""), Outcome::WrongBody);
+        assert!(!create.expect.acknowledges(StatusCode::OK));
+        assert!(create.expect.acknowledges(StatusCode::CREATED));
+        assert_eq!(
+            judge(&create, StatusCode::BAD_GATEWAY, b""),
+            Outcome::Http5xx
+        );
+
+        let read =
+            prepare_request(&file.entry, &file.requests[1], id, 4, Some(key.clone())).unwrap();
+        assert_eq!(read.op, Op::Read);
+        assert_eq!(read.uri.path(), format!("/orders/{key}"));
+        let found = format!(r#"{{"id": "{key}"}}"#);
+        assert_eq!(judge(&read, StatusCode::OK, found.as_bytes()), Outcome::Ok);
+        assert_eq!(judge(&read, StatusCode::OK, b"{}"), Outcome::WrongBody);
+        assert_eq!(judge(&read, StatusCode::NOT_FOUND, b""), Outcome::Http4xx);
     }
 
     #[test]

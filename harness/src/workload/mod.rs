@@ -562,12 +562,19 @@ async fn one_request(
         (Pick::Request(k), Target::Requests { base, requests }) => {
             let mut r = &requests[k];
             let mut recent_id = None;
+            let writer = requests.iter().find(|q| q.writes.is_some());
             if r.needs_recent_id() {
-                recent_id = recent(i);
+                // As the write stored it (`order-<id>` for
+                // `writes = "order-{{id}}"`).
+                recent_id = recent(i).map(|id| {
+                    writer
+                        .and_then(|w| client::write_key(w, id))
+                        .unwrap_or_else(|| id.to_string())
+                });
                 // Nothing acknowledged yet to read: write first (the stack
                 // file has a writing request whenever one needs a recent id).
                 if recent_id.is_none() {
-                    if let Some(w) = requests.iter().find(|q| q.writes.is_some()) {
+                    if let Some(w) = writer {
                         r = w;
                     }
                 }
