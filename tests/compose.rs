@@ -388,6 +388,25 @@ async fn the_compose_shop_serves_and_init_describes_it() {
         "name = \"typo\"\n[load]\nrate = 10\nduration = \"10s\"\n\n[[fault]]\nkind = \"pod-kill\"\nat = \"2s\"\ntarget = { service = \"app-x\" }\nrestart_after = \"2s\"\n",
     )
     .unwrap();
+    let validate = |file: &Path| {
+        Cli::try_parse_from([
+            "faultline".as_ref(),
+            "validate".as_ref(),
+            "--stack".as_ref(),
+            stack_file.as_os_str(),
+            file.as_os_str(),
+        ])
+        .unwrap()
+    };
+    assert_eq!(
+        dispatch(validate(&example("scenarios/partition.toml")))
+            .await
+            .unwrap(),
+        faultline::Exit::Pass,
+        "validate --stack checks the example's scenarios against the running project"
+    );
+    let e = dispatch(validate(&typo)).await.unwrap_err();
+    assert_eq!(e.exit(), faultline::Exit::BadInput, "{e}");
     let e = faultline::userstack::run::run_file(&typo, &stack_file, &options(true))
         .await
         .unwrap_err();

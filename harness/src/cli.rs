@@ -116,8 +116,10 @@ pub enum Command {
         /// Validate against this system's profile.
         #[arg(long)]
         system: Option<String>,
-        /// A stack file (`stacks/<name>.toml`) to check.
-        #[arg(long)]
+        /// A stack file (`stacks/<name>.toml`) to check; with scenario
+        /// files, they are checked against the services its running
+        /// project has.
+        #[arg(long, conflicts_with = "system")]
         stack: Option<PathBuf>,
     },
     /// Print the documented targets of one system, or of all.
@@ -400,6 +402,27 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
                         "not measured (no [write_check])"
                     }
                 );
+            }
+            if let (Some(path), false) = (&stack, files.is_empty()) {
+                // Scenarios for a stack of the user's name its services:
+                // checked against what the project runs (read only).
+                let src = crate::source::Source::read(path)?;
+                let file = faultline_core::stack_file::StackFile::parse(&src)?;
+                let platform = Platform::connect(cli.allow_remote).await?;
+                let (_, inventory) = crate::userstack::attach(&platform, &file, &src).await?;
+                for f in &files {
+                    let sc = crate::scenario::Scenario::load_file_for(f, &inventory)?;
+                    println!(
+                        "{}: ok — {} on {}, {} fault(s), {} req/s for {}",
+                        f.display(),
+                        sc.name,
+                        file.name,
+                        sc.faults.len(),
+                        sc.load.rate,
+                        humantime::format_duration(sc.load.duration)
+                    );
+                }
+                return Ok(Exit::Pass);
             }
             for f in &files {
                 let (sc, profile) = crate::run::load(f, system.as_deref())?;
