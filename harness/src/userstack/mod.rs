@@ -154,7 +154,12 @@ pub async fn up(engine: &Engine, file: &StackFile, within: Duration) -> Result<b
         return Ok(false);
     }
     compose(compose_file, project, &["up", "-d"]).await?;
-    wait_serving(file, within).await?;
+    if let Err(e) = wait_serving(file, within).await {
+        // Brought up here, so taken down here: a run that cannot start
+        // leaves nothing running it started.
+        let _ = down(file).await;
+        return Err(e);
+    }
     Ok(true)
 }
 
