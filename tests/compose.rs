@@ -65,6 +65,17 @@ impl Drop for ComposeProject {
     }
 }
 
+/// Every service of the example's compose file.
+const SHOP_SERVICES: [&str; 7] = [
+    "lb",
+    "app-a",
+    "app-b",
+    "app-c",
+    "db-primary",
+    "db-standby",
+    "cache",
+];
+
 fn example(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/compose-shop")
@@ -221,15 +232,7 @@ async fn the_compose_shop_serves_and_init_describes_it() {
     .unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(stack.entry, entry, "the balancer is the entry:\n{text}");
     assert_eq!(stack.zones, Zones::Label("shop.zone".into()));
-    for service in [
-        "lb",
-        "app-a",
-        "app-b",
-        "app-c",
-        "db-primary",
-        "db-standby",
-        "cache",
-    ] {
+    for service in SHOP_SERVICES {
         assert!(
             text.contains(&format!("#   {service} ")),
             "{service} is listed:\n{text}"
@@ -353,15 +356,7 @@ async fn the_compose_shop_serves_and_init_describes_it() {
 
     // Every cut healed: no faultline chain is left in any container of the
     // shop, and the bystander is exactly as it was.
-    for service in [
-        "lb",
-        "app-a",
-        "app-b",
-        "app-c",
-        "db-primary",
-        "db-standby",
-        "cache",
-    ] {
+    for service in SHOP_SERVICES {
         let c = service_container(&engine, service).await;
         let rules = netns_rules(&c);
         assert!(

@@ -412,29 +412,13 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
                 let (_, inventory) = crate::userstack::attach(&platform, &file, &src).await?;
                 for f in &files {
                     let sc = crate::scenario::Scenario::load_file_for(f, &inventory)?;
-                    println!(
-                        "{}: ok — {} on {}, {} fault(s), {} req/s for {}",
-                        f.display(),
-                        sc.name,
-                        file.name,
-                        sc.faults.len(),
-                        sc.load.rate,
-                        humantime::format_duration(sc.load.duration)
-                    );
+                    println!("{}", scenario_ok(f, &sc, &file.name));
                 }
                 return Ok(Exit::Pass);
             }
             for f in &files {
                 let (sc, profile) = crate::run::load(f, system.as_deref())?;
-                println!(
-                    "{}: ok — {} on {}, {} fault(s), {} req/s for {}",
-                    f.display(),
-                    sc.name,
-                    profile.name,
-                    sc.faults.len(),
-                    sc.load.rate,
-                    humantime::format_duration(sc.load.duration)
-                );
+                println!("{}", scenario_ok(f, &sc, &profile.name));
             }
             Ok(Exit::Pass)
         }
@@ -539,6 +523,18 @@ pub async fn dispatch(cli: Cli) -> Result<Exit, Error> {
             Ok(Exit::Pass)
         }
     }
+}
+
+/// `validate`'s line for a scenario that is valid on `on`.
+fn scenario_ok(path: &std::path::Path, sc: &crate::scenario::Scenario, on: &str) -> String {
+    format!(
+        "{}: ok — {} on {on}, {} fault(s), {} req/s for {}",
+        path.display(),
+        sc.name,
+        sc.faults.len(),
+        sc.load.rate,
+        humantime::format_duration(sc.load.duration)
+    )
 }
 
 /// `faultline init --compose PROJECT`.

@@ -419,27 +419,6 @@ pub async fn run_on(
             )
         }
     };
-    let restarted = unplanned_restarts(stack, &entries, clock.start_unix_ms).await;
-    let monthly = profile
-        .targets
-        .iter()
-        .find(|t| t.check == CheckKind::Availability)
-        .map(|t| t.limit);
-    let rto_bases = rto_bases(&plan, &entries, &out.ledger);
-    let measurements = summarise(RunData {
-        timeline: &timeline,
-        faults: &spans,
-        writes,
-        events,
-        probes: &timeline.probes,
-        unplanned_restarts: restarted,
-        monthly_availability: monthly,
-        rto_tolerance: 0.05,
-        rto_sustain_us: 5_000_000,
-        start_unix_ms: clock.start_unix_ms,
-        rto_bases,
-    });
-    let verdict = verdict::judge(profile, &scenario.expect, &measurements, &timeline);
     if profile.no_numeric_targets {
         notes.push(format!(
             "{}'s document states no numeric target: every limit here is a faultline default.",
@@ -451,34 +430,123 @@ pub async fn run_on(
         scenario.path.display(),
         profile.name
     );
+    conclude(Conclusion {
+        stack,
+        plan: &plan,
+        scenario,
+        profile,
+        dir,
+        seed,
+        clock,
+        command,
+        timeline,
+        ledger: &out.ledger,
+        sent: out.sent,
+        entries: &entries,
+        spans: &spans,
+        interrupted,
+        load_s,
+        writes,
+        events,
+        notes,
+    })
+    .await
+}
+
+/// What a run has read once its load is over, ready to be measured,
+/// judged and written: the same for faultline's stack and a user's.
+pub(crate) struct Conclusion<'a> {
+    /// The stack it ran on.
+    pub stack: &'a Stack,
+    /// The plan it carried out.
+    pub plan: &'a Plan,
+    /// The scenario.
+    pub scenario: &'a Scenario,
+    /// The profile it is judged by.
+    pub profile: &'a Profile,
+    /// The report folder.
+    pub dir: PathBuf,
+    /// The seed.
+    pub seed: u64,
+    /// The run's clock.
+    pub clock: RunClock,
+    /// The command that replays it.
+    pub command: String,
+    /// Per-second windows and probe samples.
+    pub timeline: crate::measure::Timeline,
+    /// The write ledger.
+    pub ledger: &'a [crate::measure::LedgerEntry],
+    /// Requests sent.
+    pub sent: u64,
+    /// The fault journal.
+    pub entries: &'a [JournalEntry],
+    /// Each journalled fault's span.
+    pub spans: &'a [crate::measure::FaultSpan],
+    /// Whether a signal stopped it.
+    pub interrupted: bool,
+    /// How long the load ran, s.
+    pub load_s: f64,
+    /// Which writes were found.
+    pub writes: crate::measure::WriteCheck,
+    /// What happened to the events.
+    pub events: EventSummary,
+    /// Notes for the report.
+    pub notes: Vec<String>,
+}
+
+/// Measures, judges and writes the reports of a run.
+pub(crate) async fn conclude(c: Conclusion<'_>) -> Result<RunOutcome, Error> {
+    let restarted = unplanned_restarts(c.stack, c.entries, c.clock.start_unix_ms).await;
+    let monthly = c
+        .profile
+        .targets
+        .iter()
+        .find(|t| t.check == CheckKind::Availability)
+        .map(|t| t.limit);
+    let rto_bases = rto_bases(c.plan, c.entries, c.ledger);
+    let timeline = c.timeline;
+    let measurements = summarise(RunData {
+        timeline: &timeline,
+        faults: c.spans,
+        writes: c.writes,
+        events: c.events,
+        probes: &timeline.probes,
+        unplanned_restarts: restarted,
+        monthly_availability: monthly,
+        rto_tolerance: 0.05,
+        rto_sustain_us: 5_000_000,
+        start_unix_ms: c.clock.start_unix_ms,
+        rto_bases,
+    });
+    let verdict = verdict::judge(c.profile, &c.scenario.expect, &measurements, &timeline);
     let report = report::build(
         RunInfo {
-            scenario: &scenario.name,
-            description: &scenario.description,
-            system: &profile.name,
-            system_title: &profile.title,
-            seed,
-            run_id: &stack.run,
-            started_unix_ms: clock.start_unix_ms,
-            command,
-            interrupted,
-            sent: out.sent,
-            load_s: if load_s > 0.0 { load_s } else { 1.0 },
-            journal: &entries,
-            notes,
+            scenario: &c.scenario.name,
+            description: &c.scenario.description,
+            system: &c.profile.name,
+            system_title: &c.profile.title,
+            seed: c.seed,
+            run_id: &c.stack.run,
+            started_unix_ms: c.clock.start_unix_ms,
+            command: c.command,
+            interrupted: c.interrupted,
+            sent: c.sent,
+            load_s: if c.load_s > 0.0 { c.load_s } else { 1.0 },
+            journal: c.entries,
+            notes: c.notes,
         },
         &measurements,
         &verdict,
     );
     let rows = report::seconds(&timeline);
-    report::write(&dir, &report, &rows).map_err(|e| {
-        Error::Environment(format!("writing the reports to {}: {e}", dir.display()))
+    report::write(&c.dir, &report, &rows).map_err(|e| {
+        Error::Environment(format!("writing the reports to {}: {e}", c.dir.display()))
     })?;
     Ok(RunOutcome {
         report,
         verdict,
-        dir,
-        interrupted,
+        dir: c.dir,
+        interrupted: c.interrupted,
     })
 }
 

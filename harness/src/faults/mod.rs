@@ -227,15 +227,7 @@ pub async fn undo(stack: &Stack, revert: &Revert) -> Result<(), FaultError> {
 pub(crate) async fn kill_all(stack: &Stack, containers: &[String]) -> Result<Revert, FaultError> {
     let platform = stack.platform();
     let results = futures_util::future::join_all(containers.iter().map(|c| platform.kill(c))).await;
-    for r in results {
-        match r {
-            Ok(()) => {}
-            // Not running already (killed by an earlier fault): fine.
-            Err(e) if e.is_already_in_state() => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(Revert::Start(containers.to_vec()))
+    start_again(results, containers)
 }
 
 /// Crashes `containers` at once (their main processes SIGKILLed) and
@@ -245,6 +237,15 @@ pub(crate) async fn crash_all(stack: &Stack, containers: &[String]) -> Result<Re
     let platform = stack.platform();
     let results =
         futures_util::future::join_all(containers.iter().map(|c| platform.crash(c))).await;
+    start_again(results, containers)
+}
+
+/// The revert of stopping `containers`, once every stop succeeded (or
+/// found its container not running already: killed by an earlier fault).
+fn start_again(
+    results: Vec<Result<(), PlatformError>>,
+    containers: &[String],
+) -> Result<Revert, FaultError> {
     for r in results {
         match r {
             Ok(()) => {}

@@ -20,17 +20,13 @@ use super::undo::{self, UndoLog};
 use super::{engine, present};
 use crate::error::Error;
 use crate::faults::Action;
-use crate::measure::{
-    check_writes, summarise, EventSummary, LedgerEntry, RunData, WriteCheck, WriteOutcome,
-};
+use crate::measure::{check_writes, EventSummary, LedgerEntry, WriteCheck, WriteOutcome};
 use crate::plan::Plan;
 use crate::probes::Probes;
-use crate::report::{self, RunInfo};
-use crate::run::{self, Driven, Interrupt, RunOptions, RunOutcome};
+use crate::run::{self, Conclusion, Driven, Interrupt, RunOptions, RunOutcome};
 use crate::scenario::Scenario;
 use crate::stack::{Node, Stack, StackSettings};
 use crate::targets::{self, CheckKind, Profile};
-use crate::verdict;
 use crate::workload::{LoadOptions, RunClock, Target};
 
 /// Checks about faultline's own event pipeline and its replication
@@ -268,61 +264,32 @@ pub async fn execute(
         0,
         "a stack faultline did not create has no event pipeline faultline reads".into(),
     );
-    let restarted = run::unplanned_restarts(stack, &entries, clock.start_unix_ms).await;
-    let monthly = profile
-        .targets
-        .iter()
-        .find(|t| t.check == CheckKind::Availability)
-        .map(|t| t.limit);
-    let rto_bases = run::rto_bases(&plan, &entries, &out.ledger);
-    let measurements = summarise(RunData {
-        timeline: &timeline,
-        faults: &spans,
-        writes,
-        events,
-        probes: &timeline.probes,
-        unplanned_restarts: restarted,
-        monthly_availability: monthly,
-        rto_tolerance: 0.05,
-        rto_sustain_us: 5_000_000,
-        start_unix_ms: clock.start_unix_ms,
-        rto_bases,
-    });
-    let verdict = verdict::judge(profile, &scenario.expect, &measurements, &timeline);
     let command = format!(
         "faultline run {} --stack {} --seed {seed}",
         scenario.path.display(),
         file.path.display()
     );
-    let report = report::build(
-        RunInfo {
-            scenario: &scenario.name,
-            description: &scenario.description,
-            system: &profile.name,
-            system_title: &profile.title,
-            seed,
-            run_id: &stack.run,
-            started_unix_ms: clock.start_unix_ms,
-            command,
-            interrupted,
-            sent: out.sent,
-            load_s: if load_s > 0.0 { load_s } else { 1.0 },
-            journal: &entries,
-            notes,
-        },
-        &measurements,
-        &verdict,
-    );
-    let rows = report::seconds(&timeline);
-    report::write(&dir, &report, &rows).map_err(|e| {
-        Error::Environment(format!("writing the reports to {}: {e}", dir.display()))
-    })?;
-    Ok(RunOutcome {
-        report,
-        verdict,
+    run::conclude(Conclusion {
+        stack,
+        plan: &plan,
+        scenario,
+        profile,
         dir,
+        seed,
+        clock,
+        command,
+        timeline,
+        ledger: &out.ledger,
+        sent: out.sent,
+        entries: &entries,
+        spans: &spans,
         interrupted,
+        load_s,
+        writes,
+        events,
+        notes,
     })
+    .await
 }
 
 /// Everything `faultline run SCENARIO --stack FILE` does: reads the stack
